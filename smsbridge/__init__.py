@@ -1,0 +1,126 @@
+"""smsbridge: async SMS and call-now through TrackDrive and TextUs, with a safe bulk dispatcher.
+
+Public re-exports only. Heavier pieces (providers, dispatcher, sandbox, webhooks) are imported on
+first use so ``import smsbridge`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._http import Timeouts
+from ._pagination import AsyncPager, Page
+from ._retry import RetryPolicy
+from .errors import (
+    APIError,
+    AttachmentError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ConnectError,
+    DeliveryUnknownError,
+    InvalidMessage,
+    InvalidPhoneNumber,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    SmsBridgeError,
+    TimeoutError,
+    TransportError,
+    UnprocessableError,
+    ValidationError,
+)
+from .models import (
+    Attachment,
+    BatchReceipt,
+    DeliveryEvent,
+    DeliveryStatus,
+    Message,
+    Outcome,
+    OutcomeStatus,
+    Receipt,
+    Recipient,
+)
+from .protocol import BatchSendingProvider, Capabilities, MessagingProvider, RateLimit
+from .ratelimit import RateLimiter
+from .registry import ConnectionURL, connect, register_provider
+
+if TYPE_CHECKING:
+    from .dispatcher import BulkReport, Dispatcher, FailoverProvider
+    from .journal import Journal
+    from .providers.textus import TextUsProvider
+    from .providers.trackdrive import TrackDriveProvider
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "TextUsProvider": "smsbridge.providers.textus",
+    "TrackDriveProvider": "smsbridge.providers.trackdrive",
+    "Dispatcher": "smsbridge.dispatcher",
+    "BulkReport": "smsbridge.dispatcher",
+    "FailoverProvider": "smsbridge.dispatcher",
+    "Journal": "smsbridge.journal",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smsbridge' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "APIError",
+    "AsyncPager",
+    "Attachment",
+    "AttachmentError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchReceipt",
+    "BatchSendingProvider",
+    "BulkReport",
+    "Capabilities",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectError",
+    "ConnectionURL",
+    "DeliveryEvent",
+    "DeliveryStatus",
+    "DeliveryUnknownError",
+    "Dispatcher",
+    "FailoverProvider",
+    "InvalidMessage",
+    "InvalidPhoneNumber",
+    "Journal",
+    "Message",
+    "MessagingProvider",
+    "NotFoundError",
+    "Outcome",
+    "OutcomeStatus",
+    "Page",
+    "PermissionDeniedError",
+    "RateLimit",
+    "RateLimitError",
+    "RateLimiter",
+    "Receipt",
+    "Recipient",
+    "RetryPolicy",
+    "ServerError",
+    "SmsBridgeError",
+    "TextUsProvider",
+    "TimeoutError",
+    "Timeouts",
+    "TrackDriveProvider",
+    "TransportError",
+    "UnprocessableError",
+    "ValidationError",
+    "__version__",
+    "connect",
+    "register_provider",
+]

@@ -1,0 +1,62 @@
+"""Every default smsbridge uses, in one place."""
+
+from __future__ import annotations
+
+# --- HTTP timeouts (seconds). Never unbounded: a hung provider must not hang a bulk job.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 20.0
+TOTAL_TIMEOUT = 60.0
+
+# --- connection pool
+CONNECTION_LIMIT = 100
+CONNECTION_LIMIT_PER_HOST = 0  # 0 = no per-host cap beyond CONNECTION_LIMIT
+
+# --- retries (only for requests that surely did not take effect; see _retry.py)
+MAX_RETRIES = 2
+INITIAL_BACKOFF = 0.5
+MAX_BACKOFF = 8.0
+# A server asking us to wait longer than this is reported (RateLimitError) instead of slept on.
+MAX_RETRY_AFTER = 60.0
+
+# --- phone numbers
+DEFAULT_REGION = "US"
+PHONE_CACHE_SIZE = 65_536
+
+# --- user agent
+USER_AGENT = "smsbridge-python/0.1.0"
+
+# --- TextUs
+TEXTUS_BASE_URL = "https://next.textus.com"
+TEXTUS_MEDIA_TYPE = "application/vnd.textus+jsonld"
+TEXTUS_RATE_LIMIT_REQUESTS = 1000
+TEXTUS_RATE_LIMIT_PERIOD = 300.0
+TEXTUS_MAX_ATTACHMENT_BYTES = 525 * 1024
+TEXTUS_MAX_ATTACHMENTS_PER_REQUEST = 1
+TEXTUS_ATTACHMENT_TYPES = frozenset(
+    {
+        "image/png",
+        "image/jpeg",
+        "image/jpg",
+        "image/gif",
+        "application/rtf",
+        "text/rtf",
+        "application/pdf",
+        "text/calendar",
+        "text/vcard",
+        "text/x-vcard",
+        "text/directory",
+    }
+)
+
+# --- TrackDrive
+TRACKDRIVE_BASE_URL_TEMPLATE = "https://{subdomain}.trackdrive.com/api/v1"
+TRACKDRIVE_DEFAULT_PER_PAGE = 25
+# Suggested waits attached to make_call guard errors.
+TRACKDRIVE_REDIAL_WINDOW = 30.0
+TRACKDRIVE_CPS_RETRY_AFTER = 1.0
+
+# --- webhooks
+WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
+
+# --- dispatcher
+DISPATCHER_CONCURRENCY = 32

@@ -1,0 +1,95 @@
+"""cattrs structuring of server JSON into attrs models.
+
+Models name their JSON key with ``field(metadata={"json": "camelCase"})`` when it differs, and
+carry a ``raw`` field that receives the whole object. Unknown keys are ignored; a known key of an
+unexpected type is left as-is rather than breaking the parse (the raw data always survives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+import attrs
+import cattrs
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(forbid_extra_keys=False)
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """ISO-8601 (with ``Z`` or an offset) or ``YYYY-MM-DD HH:MM:SS ±HHMM``; None if unparseable."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    for fmt in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M %z"):
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+converter.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
+
+
+def _structure_field(value: Any, type_: Any) -> Any:
+    if value is None:
+        return None
+    try:
+        return converter.structure(value, type_)
+    except (cattrs.BaseValidationError, TypeError, ValueError, AttributeError):
+        return value
+
+
+_plans: dict[type[Any], list[tuple[str, str, Any]]] = {}
+
+
+def _plan(cls: type[Any]) -> list[tuple[str, str, Any]]:
+    plan = _plans.get(cls)
+    if plan is None:
+        attrs.resolve_types(cls)
+        plan = [
+            (f.name, f.metadata.get("json", f.name), f.type)
+            for f in attrs.fields(cls)
+            if f.name != "raw" and f.init
+        ]
+        _plans[cls] = plan
+    return plan
+
+
+def from_json(cls: type[T], data: Mapping[str, Any] | None, **extra: Any) -> T:
+    """Build ``cls`` from a JSON object; ``raw`` keeps the whole object."""
+    data = data if isinstance(data, Mapping) else {}
+    kwargs: dict[str, Any] = {}
+    for name, key, type_ in _plan(cls):
+        if key in data:
+            kwargs[name] = _structure_field(data[key], type_)
+    kwargs.update(extra)
+    if "raw" in attrs.fields_dict(cls):  # type: ignore[arg-type]
+        kwargs["raw"] = data
+    return cls(**kwargs)
+
+
+def from_json_list(cls: type[T], items: Any) -> list[T]:
+    if not isinstance(items, list):
+        return []
+    return [from_json(cls, item) for item in items if isinstance(item, Mapping)]
+
+
+def structure_hook(cls: type[T]) -> Callable[[Any, Any], T]:
+    """Register ``cls`` with the shared converter so nested models go through ``from_json``."""
+
+    def hook(value: Any, _: Any) -> T:
+        return from_json(cls, value)
+
+    converter.register_structure_hook(cls, hook)
+    return hook

@@ -1,0 +1,327 @@
+"""The one request pipeline every provider call goes through.
+
+One lazily created ``aiohttp.ClientSession`` per client (a user-supplied session is used and never
+closed), explicit timeouts, the retry loop with Retry-After, the shared rate limiter, mapping of
+every failure onto the error tree, and DEBUG logging that never shows credentials or full numbers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import aiohttp
+import attrs
+from multidict import CIMultiDictProxy
+
+from . import _constants as C
+from ._logging import logger
+from ._retry import RetryPolicy, parse_retry_after
+from .errors import (
+    APIError,
+    ConfigurationError,
+    ConnectError,
+    DeliveryUnknownError,
+    RateLimitError,
+    SmsBridgeError,
+    TransportError,
+    api_error_from_response,
+)
+from .errors import TimeoutError as RequestTimeoutError
+from .ratelimit import RateLimiter, RateLimitState
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_REQUEST_ID_HEADERS = ("X-Request-Id", "Request-Id", "X-Amzn-RequestId", "X-Runtime-Request-Id")
+
+
+@attrs.frozen(slots=True)
+class Timeouts:
+    connect: float = C.CONNECT_TIMEOUT
+    read: float = C.READ_TIMEOUT
+    total: float = C.TOTAL_TIMEOUT
+
+    def to_aiohttp(self) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(
+            total=self.total, connect=self.connect, sock_connect=self.connect, sock_read=self.read
+        )
+
+
+@attrs.frozen(slots=True)
+class Response:
+    method: str
+    url: str
+    status: int
+    headers: Mapping[str, str] = attrs.field(repr=False)
+    content: bytes = attrs.field(repr=False)
+    content_type: str
+    request_id: str | None
+    elapsed: float
+    attempts: int
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.content.strip()
+
+    def json(self) -> Any:
+        """The parsed body: JSON when it is JSON, else the text, else None when empty."""
+        return parse_body(self.content)
+
+
+def parse_body(content: bytes) -> Any:
+    if not content.strip():
+        return None
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content.decode("utf-8", errors="replace")
+
+
+ErrorHook = Callable[[Response], APIError | None]
+
+
+def default_error_hook(provider: str) -> ErrorHook:
+    def hook(response: Response) -> APIError | None:
+        if response.status < 400:
+            return None
+        return api_error_from_response(
+            provider=provider,
+            status=response.status,
+            body=response.json(),
+            request_id=response.request_id,
+            retry_after=parse_retry_after(response.headers),
+        )
+
+    return hook
+
+
+class HttpClient:
+    """HTTP for one provider instance. Not shared between event loops."""
+
+    def __init__(
+        self,
+        *,
+        provider: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        session: aiohttp.ClientSession | None = None,
+        rate_limiter: RateLimiter | None = None,
+        error_hook: ErrorHook | None = None,
+        connection_limit: int = C.CONNECTION_LIMIT,
+        trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"base_url must start with http:// or https:// (got {base_url[:40]!r})"
+            )
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"User-Agent": C.USER_AGENT, **headers}
+        self.timeouts = timeouts or Timeouts()
+        self._client_timeout = self.timeouts.to_aiohttp()
+        self.retry = retry or RetryPolicy()
+        self.rate_limiter = rate_limiter
+        self._error_hook = error_hook or default_error_hook(provider)
+        self._session = session
+        self._owns_session = session is None
+        self._connection_limit = connection_limit
+        self._trace_configs = list(trace_configs or ())
+        self.last_rate_limit: RateLimitState | None = None
+
+    def __repr__(self) -> str:  # the headers hold the credentials: never show them
+        return f"HttpClient(provider={self.provider!r}, base_url={self.base_url!r})"
+
+    @property
+    def closed(self) -> bool:
+        return self._session is None or self._session.closed
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or (self._owns_session and self._session.closed):
+            connector = aiohttp.TCPConnector(
+                limit=self._connection_limit, limit_per_host=C.CONNECTION_LIMIT_PER_HOST
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._client_timeout,
+                trace_configs=self._trace_configs or None,
+            )
+            self._owns_session = True
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._owns_session and self._session is not None and not self._session.closed:
+            await self._session.close()
+        if self._owns_session:
+            self._session = None
+
+    def url_for(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        if not path_or_url.startswith("/"):
+            path_or_url = "/" + path_or_url
+        return self.base_url + path_or_url
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Response:
+        """Send one logical request, retrying only where the request surely had no effect."""
+        method = method.upper()
+        idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        policy = retry or self.retry
+        url = self.url_for(path)
+        request_headers = self._headers if not headers else {**self._headers, **headers}
+        data = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
+        log_path = url[len(self.base_url):] if url.startswith(self.base_url) else "<absolute url>"
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.rate_limiter is not None:
+                await self.rate_limiter.acquire()
+            started = time.monotonic()
+            try:
+                response = await self._send_once(
+                    method, url, params, data, request_headers, attempt, started
+                )
+            except TransportError as error:
+                elapsed = time.monotonic() - started
+                logger.debug(
+                    "%s %s %s failed: %s attempt=%d elapsed=%.3fs",
+                    self.provider, method, log_path, type(error).__name__, attempt, elapsed,
+                )
+                delay = policy.delay_for(error, attempt, idempotent=idempotent)
+                if delay is None:
+                    raise self._final(error, idempotent) from error
+                await self._sleep_before_retry(delay, attempt, method, log_path, error)
+                continue
+            logger.debug(
+                "%s %s %s -> %d attempt=%d elapsed=%.3fs",
+                self.provider, method, log_path, response.status, attempt, response.elapsed,
+            )
+            self._observe_rate_limit(response)
+            api_error = self._error_hook(response)
+            if api_error is None:
+                return response
+            if isinstance(api_error, RateLimitError) and self.rate_limiter is not None:
+                self.rate_limiter.pause(api_error.retry_after or policy.backoff(attempt))
+            if api_error.status is not None and api_error.status >= 500 and not idempotent:
+                api_error.may_have_been_sent = True
+            delay = policy.delay_for(api_error, attempt, idempotent=idempotent)
+            if delay is None:
+                raise self._final(api_error, idempotent) from None
+            await self._sleep_before_retry(delay, attempt, method, log_path, api_error)
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        data: str | None,
+        headers: Mapping[str, str],
+        attempt: int,
+        started: float,
+    ) -> Response:
+        session = self._get_session()
+        try:
+            async with session.request(
+                method, url, params=params, data=data, headers=headers,
+                timeout=self._client_timeout, allow_redirects=False,
+            ) as resp:
+                content = await resp.read()
+                response_headers: CIMultiDictProxy[str] = resp.headers
+                status = resp.status
+                content_type = resp.content_type
+        except aiohttp.ConnectionTimeoutError:
+            raise ConnectError(
+                f"{self.provider}: timed out connecting; the request was not sent",
+                provider=self.provider, retryable=True,
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise ConnectError(
+                f"{self.provider}: could not connect ({_reason(exc)}); the request was not sent",
+                provider=self.provider, retryable=True,
+            ) from None
+        except (aiohttp.ServerTimeoutError, TimeoutError):
+            raise RequestTimeoutError(
+                f"{self.provider}: no response within the timeout; the request may have been "
+                "processed",
+                provider=self.provider, retryable=True, may_have_been_sent=True,
+            ) from None
+        except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError,
+                aiohttp.ClientPayloadError, aiohttp.ClientResponseError) as exc:
+            raise TransportError(
+                f"{self.provider}: connection lost ({_reason(exc)}); the request may have been "
+                "processed",
+                provider=self.provider, retryable=True, may_have_been_sent=True,
+            ) from None
+        except aiohttp.InvalidURL:
+            raise ConfigurationError(f"{self.provider}: invalid URL for this request") from None
+        except aiohttp.ClientError as exc:
+            raise TransportError(
+                f"{self.provider}: HTTP client error ({type(exc).__name__})",
+                provider=self.provider, retryable=True, may_have_been_sent=True,
+            ) from None
+        return Response(
+            method=method,
+            url=url,
+            status=status,
+            headers=response_headers,
+            content=content,
+            content_type=content_type,
+            request_id=_request_id(response_headers),
+            elapsed=time.monotonic() - started,
+            attempts=attempt,
+        )
+
+    def _observe_rate_limit(self, response: Response) -> None:
+        state = RateLimitState.from_headers(response.headers)
+        if state is None:
+            return
+        self.last_rate_limit = state
+        if self.rate_limiter is not None:
+            self.rate_limiter.observe(state)
+
+    def _final(self, error: SmsBridgeError, idempotent: bool) -> SmsBridgeError:
+        if error.may_have_been_sent and not idempotent:
+            return DeliveryUnknownError(
+                f"{self.provider}: the outcome is unknown — {error} It was not retried, to "
+                "avoid sending twice; check the provider (or delivery webhooks) before resending.",
+                provider=self.provider,
+                cause=error,
+            )
+        return error
+
+    async def _sleep_before_retry(
+        self, delay: float, attempt: int, method: str, log_path: str, error: SmsBridgeError
+    ) -> None:
+        logger.info(
+            "%s %s %s: retrying after %s in %.2fs (attempt %d)",
+            self.provider, method, log_path, type(error).__name__, delay, attempt + 1,
+        )
+        await asyncio.sleep(delay)
+
+
+def _reason(exc: BaseException) -> str:
+    os_error = getattr(exc, "os_error", None)
+    if isinstance(os_error, OSError) and os_error.strerror:
+        return os_error.strerror
+    return type(exc).__name__
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    for name in _REQUEST_ID_HEADERS:
+        value = headers.get(name)
+        if value:
+            return value
+    return None

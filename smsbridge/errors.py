@@ -1,0 +1,269 @@
+"""The one error tree.
+
+Every error says what was wrong and what to do. None ever contains a token, key or a full phone
+number. ``may_have_been_sent`` is the flag the outcome rule hangs on: when it is true the request
+may have reached the provider and must not be resent blindly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+_MESSAGE_KEYS = ("message", "error", "detail", "hydra:description", "hydra:title", "title")
+
+
+class SmsBridgeError(Exception):
+    """Base class of every error raised by smsbridge."""
+
+    retryable: bool = False
+    may_have_been_sent: bool = False
+
+
+class ConfigurationError(SmsBridgeError):
+    """The SDK was configured wrongly (bad credentials format, bad subdomain, bad URL...)."""
+
+
+class ValidationError(SmsBridgeError, ValueError):
+    """Input was rejected before any request was made."""
+
+
+class InvalidPhoneNumber(ValidationError):
+    """A phone number could not be parsed or is not a valid number."""
+
+    def __init__(self, message: str, *, masked_number: str = "", reason: str = "invalid") -> None:
+        super().__init__(message)
+        self.masked_number = masked_number
+        self.reason = reason
+
+
+class InvalidMessage(ValidationError):
+    """A message (body, options, recipients) is malformed."""
+
+
+class AttachmentError(ValidationError):
+    """An attachment breaks the provider's attachment rules."""
+
+
+class APIError(SmsBridgeError):
+    """The provider answered with an error."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+        retryable: bool = False,
+        may_have_been_sent: bool = False,
+        field_errors: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status = status
+        self.request_id = request_id
+        self.body = body
+        self.retryable = retryable
+        self.may_have_been_sent = may_have_been_sent
+        self.field_errors: Mapping[str, Any] = dict(field_errors or {})
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status is not None:
+            parts.append(f"(HTTP {self.status}")
+            parts[-1] += f", request id {self.request_id})" if self.request_id else ")"
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(provider={self.provider!r}, status={self.status!r}, "
+            f"message={self.message!r}, request_id={self.request_id!r})"
+        )
+
+
+class BadRequestError(APIError):
+    """400: the provider could not understand the request."""
+
+
+class AuthenticationError(APIError):
+    """401: credentials missing or wrong."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the credentials are valid but not allowed to do this."""
+
+
+class NotFoundError(APIError):
+    """404: the resource does not exist (or is not visible to these credentials)."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with the current state."""
+
+
+class UnprocessableError(APIError):
+    """422: validation failed on the provider; ``field_errors`` names the fields."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests; ``retry_after`` says how long to wait (seconds) when known."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("retryable", True)
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx: the provider failed."""
+
+
+class TransportError(SmsBridgeError):
+    """The HTTP exchange itself failed (connection, TLS, timeout, reset)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        retryable: bool = False,
+        may_have_been_sent: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.retryable = retryable
+        self.may_have_been_sent = may_have_been_sent
+
+
+class ConnectError(TransportError):
+    """Could not connect (DNS, refused, TLS): the request surely did not reach the provider."""
+
+
+class TimeoutError(TransportError):
+    """The provider did not answer in time."""
+
+
+RequestTimeoutError = TimeoutError
+
+
+class DeliveryUnknownError(SmsBridgeError):
+    """A non-idempotent request (a send, a call) may or may not have reached the provider.
+
+    Never retried automatically: a retry could text the person twice. ``cause`` is the
+    underlying error (a ``ServerError``, ``TimeoutError`` or connection reset).
+    """
+
+    may_have_been_sent = True
+
+    def __init__(self, message: str, *, provider: str, cause: SmsBridgeError) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.cause = cause
+        self.status: int | None = getattr(cause, "status", None)
+        self.request_id: str | None = getattr(cause, "request_id", None)
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableError,
+    429: RateLimitError,
+}
+
+_STATUS_HINTS: dict[int, str] = {
+    400: "check the request parameters",
+    401: "check the API credentials",
+    403: "the credentials lack permission for this operation",
+    404: "check the id or path",
+    409: "the resource changed; fetch it again before retrying",
+    422: "fix the fields named in field_errors",
+    429: "slow down or wait for retry_after seconds",
+}
+
+
+def error_class_for_status(status: int) -> type[APIError]:
+    if status >= 500:
+        return ServerError
+    return _STATUS_CLASSES.get(status, APIError)
+
+
+def describe_body(body: Any) -> str | None:
+    """Pull a human-readable message out of whatever an error body is."""
+    if isinstance(body, Mapping):
+        for key in _MESSAGE_KEYS:
+            value = body.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()[:300]
+        errors = body.get("errors")
+        if errors:
+            return _flatten_errors(errors)[:300]
+    if isinstance(body, str) and body.strip():
+        return _text_snippet(body)
+    return None
+
+
+def field_errors_of(body: Any) -> dict[str, Any]:
+    if isinstance(body, Mapping):
+        errors = body.get("errors")
+        if isinstance(errors, Mapping):
+            return dict(errors)
+    return {}
+
+
+def _flatten_errors(errors: Any) -> str:
+    if isinstance(errors, Mapping):
+        parts = []
+        for key, value in errors.items():
+            text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+            parts.append(f"{key}: {text}")
+        return "; ".join(parts)
+    if isinstance(errors, list | tuple):
+        return "; ".join(map(str, errors))
+    return str(errors)
+
+
+def _text_snippet(text: str) -> str:
+    lowered = text.lower()
+    start = lowered.find("<title>")
+    if start != -1:
+        end = lowered.find("</title>", start)
+        if end != -1:
+            return text[start + 7 : end].strip()[:200]
+    if "<" in text and ">" in text:
+        return "the provider returned an HTML error page"
+    return " ".join(text.split())[:200]
+
+
+def api_error_from_response(
+    *,
+    provider: str,
+    status: int,
+    body: Any,
+    request_id: str | None,
+    retry_after: float | None = None,
+    cls: type[APIError] | None = None,
+    detail: str | None = None,
+) -> APIError:
+    """Build the typed error for an HTTP error response."""
+    cls = cls or error_class_for_status(status)
+    detail = detail or describe_body(body) or f"HTTP {status}"
+    default_hint = "the provider failed; try again later" if status >= 500 else ""
+    hint = _STATUS_HINTS.get(status, default_hint)
+    message = f"{provider}: {detail}" + (f" — {hint}" if hint else "")
+    kwargs: dict[str, Any] = {
+        "provider": provider,
+        "status": status,
+        "request_id": request_id,
+        "body": body,
+        "retryable": status == 429 or status >= 500,
+        "field_errors": field_errors_of(body),
+    }
+    if issubclass(cls, RateLimitError):
+        return cls(message, retry_after=retry_after, **kwargs)
+    return cls(message, **kwargs)

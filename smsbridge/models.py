@@ -1,0 +1,189 @@
+"""Provider-agnostic models. Every model is a frozen attrs class; server data keeps ``raw``."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+if TYPE_CHECKING:
+    from .errors import SmsBridgeError
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class _TolerantEnum(enum.StrEnum):
+    """A str enum whose ``parse`` never raises: unknown values map to ``UNKNOWN``."""
+
+    @classmethod
+    def parse(cls, raw: object) -> Any:
+        if isinstance(raw, cls):
+            return raw
+        try:
+            return cls(str(raw).strip().lower())
+        except ValueError:
+            return cls["UNKNOWN"]
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class DeliveryStatus(_TolerantEnum):
+    """Where a message is in its life. The provider's own word is kept next to it (raw_status)."""
+
+    ACCEPTED = "accepted"  # the provider took it; no further state known yet
+    CREATED = "created"
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    SENT = "sent"  # handed to the carrier
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    RECEIVED = "received"  # inbound
+    UNKNOWN = "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.RECEIVED)
+
+
+class OutcomeStatus(_TolerantEnum):
+    """What happened to one recipient of a job. Exactly one per recipient."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+
+
+def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    if not value:
+        return _EMPTY
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen(slots=True)
+class Recipient:
+    """One person to text. ``variables`` fill ``{placeholders}`` in a bulk body."""
+
+    phone: str
+    variables: Mapping[str, Any] = attrs.field(default=_EMPTY, converter=_freeze_mapping)
+
+    def __repr__(self) -> str:
+        from .phone import mask
+
+        return f"Recipient(phone={mask(self.phone)!r}, variables={sorted(self.variables)!r})"
+
+
+@attrs.frozen(slots=True)
+class Attachment:
+    url: str
+    content_type: str
+    size: int | None = None
+
+
+def _to_recipients(value: object) -> tuple[Recipient, ...]:
+    if isinstance(value, str | Recipient):
+        value = (value,)
+    if not isinstance(value, Iterable):
+        raise TypeError("Message.to must be a phone number, a Recipient, or a list of them")
+    out: list[Recipient] = []
+    for item in value:
+        if isinstance(item, Recipient):
+            out.append(item)
+        elif isinstance(item, str):
+            out.append(Recipient(item))
+        else:
+            raise TypeError(
+                f"Message.to items must be str or Recipient, not {type(item).__name__}"
+            )
+    return tuple(out)
+
+
+def _to_attachments(value: Iterable[Attachment] | None) -> tuple[Attachment, ...]:
+    return tuple(value or ())
+
+
+@attrs.frozen(slots=True)
+class Message:
+    """A message to one or many recipients. ``options`` carry provider-specific parameters."""
+
+    to: tuple[Recipient, ...] = attrs.field(converter=_to_recipients)
+    body: str = ""
+    sender: str | None = None
+    attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_to_attachments)
+    options: Mapping[str, Any] = attrs.field(default=_EMPTY, converter=_freeze_mapping)
+
+    @property
+    def recipient(self) -> Recipient:
+        """The single recipient; raises InvalidMessage when there are zero or several."""
+        from .errors import InvalidMessage
+
+        if len(self.to) != 1:
+            raise InvalidMessage(
+                f"this call sends to exactly one recipient but the message has {len(self.to)}; "
+                "use Dispatcher.send() for many recipients"
+            )
+        return self.to[0]
+
+
+@attrs.frozen(slots=True)
+class Receipt:
+    """The provider accepted one message."""
+
+    provider: str
+    message_id: str | None
+    status: DeliveryStatus
+    to: str
+    request_id: str | None = None
+    raw_status: str | None = None
+    raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
+
+
+@attrs.frozen(slots=True)
+class BatchReceipt:
+    """The provider accepted a multi-recipient request. No per-recipient message ids exist."""
+
+    provider: str
+    to: tuple[str, ...]
+    http_status: int
+    request_id: str | None = None
+    batch_id: str | None = None
+    message_ids: None = None  # stated in the type: a native batch gives no per-recipient ids
+
+
+@attrs.frozen(slots=True)
+class Outcome:
+    """Exactly one per recipient of a bulk job."""
+
+    recipient: Recipient
+    status: OutcomeStatus
+    receipt: Receipt | None = None
+    error: str | None = None
+    reason: str | None = None  # short machine-readable reason: invalid_number, duplicate, ...
+    provider: str | None = None
+    attempts: int = 0
+    batch_id: str | None = None
+    exception: SmsBridgeError | None = attrs.field(default=None, repr=False, eq=False)
+
+    @property
+    def phone(self) -> str:
+        return self.recipient.phone
+
+
+@attrs.frozen(slots=True)
+class DeliveryEvent:
+    """A provider told us where a message is (from a webhook or a status query)."""
+
+    provider: str
+    message_id: str | None
+    status: DeliveryStatus
+    raw_status: str | None = None
+    occurred_at: datetime | None = None
+    to: str | None = None
+    error_code: str | None = None
+    event_id: str | None = None
+    raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)

@@ -1,0 +1,70 @@
+"""The provider-agnostic contract: ``MessagingProvider`` and the ``Capabilities`` it declares."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from .models import BatchReceipt, Message, Receipt
+
+
+@attrs.frozen(slots=True)
+class RateLimit:
+    """``requests`` per ``period`` seconds, as the provider enforces it (per credential)."""
+
+    requests: int
+    period: float = 1.0
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.period
+
+
+@attrs.frozen(slots=True)
+class Capabilities:
+    """What a provider can do. The dispatcher reads these; it never special-cases a name."""
+
+    max_body_length: int | None = None
+    attachments: bool = False
+    max_attachment_bytes: int | None = None
+    attachment_types: frozenset[str] = frozenset()
+    max_attachments_per_request: int = 0
+    native_multi_recipient: bool = False
+    max_recipients_per_request: int | None = None
+    rate_limit: RateLimit | None = None
+    delivery_webhooks: bool = False
+    idempotent_send: bool = False
+    calls: bool = False
+
+
+@runtime_checkable
+class MessagingProvider(Protocol):
+    """Send one message to one recipient. Implementations are async context managers."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    async def send(self, message: Message) -> Receipt: ...
+
+    async def aclose(self) -> None: ...
+
+    async def __aenter__(self) -> MessagingProvider: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+@runtime_checkable
+class BatchSendingProvider(MessagingProvider, Protocol):
+    """A provider with a native multi-recipient send (one request, no per-recipient ids)."""
+
+    async def send_batch(self, message: Message) -> BatchReceipt: ...

@@ -1,0 +1,68 @@
+"""What every built-in provider shares: the pipeline, the lifecycle and a secret-free repr."""
+
+from __future__ import annotations
+
+import warnings
+from types import TracebackType
+from typing import Any, Self
+
+from .._http import HttpClient
+from ..protocol import Capabilities
+from ..ratelimit import RateLimiter
+
+
+class BaseProvider:
+    """Owns one :class:`HttpClient`. Use as ``async with`` or call ``aclose()``."""
+
+    name: str = "base"
+    capabilities: Capabilities = Capabilities()
+
+    _http: HttpClient
+
+    @property
+    def http(self) -> HttpClient:
+        return self._http
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        return self._http.rate_limiter
+
+    @rate_limiter.setter
+    def rate_limiter(self, limiter: RateLimiter | None) -> None:
+        self._http.rate_limiter = limiter
+
+    def _default_rate_limiter(self, setting: RateLimiter | str | None) -> RateLimiter | None:
+        """``"auto"`` builds a limiter from the capabilities; a limiter or None is kept."""
+        if setting == "auto":
+            limit = self.capabilities.rate_limit
+            return RateLimiter(limit.requests, limit.period) if limit else None
+        if setting is None or isinstance(setting, RateLimiter):
+            return setting
+        raise TypeError("rate_limiter must be a RateLimiter, None or 'auto'")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        http = getattr(self, "_http", None)
+        if http is not None and http._owns_session and not http.closed:
+            _warn(
+                f"{type(self).__name__} was not closed; use 'async with' or 'await aclose()'",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self._http.base_url!r})"

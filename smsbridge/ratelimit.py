@@ -1,0 +1,114 @@
+"""A shared rate limiter: aiolimiter's leaky bucket plus a pause every waiter honours.
+
+One limiter is shared by every request of a provider (and every worker of a dispatcher), so a
+429 with Retry-After pauses all of them, and server-advertised headroom
+(``X-RateLimit-Remaining`` / ``X-RateLimit-Reset``) is followed before it runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+
+import attrs
+from aiolimiter import AsyncLimiter
+
+
+@attrs.frozen(slots=True)
+class RateLimitState:
+    """The server's view of our budget, read from response headers."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: float | None  # unix epoch seconds
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimitState | None:
+        remaining = _int(headers.get("X-RateLimit-Remaining"))
+        if remaining is None:
+            return None
+        reset = _int(headers.get("X-RateLimit-Reset"))
+        return cls(limit=_int(headers.get("X-RateLimit-Limit")), remaining=remaining,
+                   reset_at=float(reset) if reset is not None else None)
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+class RateLimiter:
+    """``max_rate`` acquisitions per ``period`` seconds, pausable by the server.
+
+    ``burst`` caps how many acquisitions may happen back to back (default: ``max_rate`` when
+    the period is one second, else one second's worth), so a long window does not let a whole
+    window's budget out at once.
+    """
+
+    def __init__(self, max_rate: float, period: float = 1.0, *, burst: float | None = None) -> None:
+        if max_rate <= 0 or period <= 0:
+            raise ValueError("rate limit must be positive (requests > 0 per period > 0 seconds)")
+        self.max_rate = max_rate
+        self.period = period
+        per_second = max_rate / period
+        capacity = burst if burst is not None else max(1.0, min(max_rate, per_second))
+        # aiolimiter's capacity is max_rate over time_period; keep the rate, bound the burst.
+        self._limiter = AsyncLimiter(capacity, capacity / per_second)
+        self._paused_until = 0.0
+        self._budget: int | None = None  # server-advertised requests left, minus ours since
+        self._budget_reset_at = 0.0
+        self.state: RateLimitState | None = None
+        self.pauses = 0
+
+    @property
+    def rate(self) -> float:
+        """Acquisitions per second."""
+        return self.max_rate / self.period
+
+    async def acquire(self) -> None:
+        while True:
+            wait = self._paused_until - time.monotonic()
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+            if self._budget is not None and time.time() >= self._budget_reset_at:
+                self._budget = None
+        await self._limiter.acquire()
+        if self._budget is not None:
+            if time.time() >= self._budget_reset_at:
+                self._budget = None
+            else:
+                self._budget -= 1
+                if self._budget <= 0:
+                    self.pause(self._budget_reset_at - time.time())
+
+    def pause(self, seconds: float) -> None:
+        """Hold every waiter for ``seconds`` (a 429 with Retry-After)."""
+        until = time.monotonic() + max(seconds, 0.0)
+        if until > self._paused_until:
+            self._paused_until = until
+            self.pauses += 1
+
+    def observe(self, state: RateLimitState) -> None:
+        """Follow the server's advertised headroom: when it is spent, wait for the reset."""
+        self.state = state
+        if state.remaining is None or state.reset_at is None:
+            return
+        if state.reset_at <= time.time():
+            return
+        # The lowest figure wins: responses arrive out of order under concurrency.
+        if self._budget is None or state.reset_at > self._budget_reset_at:
+            self._budget = state.remaining
+            self._budget_reset_at = state.reset_at
+        else:
+            self._budget = min(self._budget, state.remaining)
+        if self._budget <= 0:
+            self.pause(self._budget_reset_at - time.time())
+
+    def __repr__(self) -> str:
+        return f"RateLimiter({self.max_rate:g} per {self.period:g}s)"
