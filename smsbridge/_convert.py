@@ -40,6 +40,30 @@ def parse_datetime(value: Any) -> datetime | None:
 
 converter.register_structure_hook(datetime, lambda value, _: parse_datetime(value))
 
+_TRUE_WORDS = frozenset({"true", "t", "1", "yes", "y", "on"})
+_FALSE_WORDS = frozenset({"false", "f", "0", "no", "n", "off"})
+
+
+def parse_bool(value: Any) -> bool:
+    """JSON booleans, 0/1, and the Rails words (``"true"``, ``"off"``...); else ValueError.
+
+    cattrs' default is ``bool(value)``, which turns the string ``"false"`` into True.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+converter.register_structure_hook(bool, lambda value, _: parse_bool(value))
+
 
 def _structure_field(value: Any, type_: Any) -> Any:
     if value is None:

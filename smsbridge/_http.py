@@ -49,6 +49,9 @@ class Timeouts:
         )
 
 
+_UNPARSED: Any = object()
+
+
 @attrs.frozen(slots=True)
 class Response:
     method: str
@@ -60,6 +63,8 @@ class Response:
     request_id: str | None
     elapsed: float
     attempts: int
+    # The parse is cached: an error hook that inspects a 200 body must not make callers parse twice.
+    _parsed: Any = attrs.field(default=_UNPARSED, init=False, repr=False, eq=False)
 
     @property
     def is_empty(self) -> bool:
@@ -67,7 +72,9 @@ class Response:
 
     def json(self) -> Any:
         """The parsed body: JSON when it is JSON, else the text, else None when empty."""
-        return parse_body(self.content)
+        if self._parsed is _UNPARSED:
+            object.__setattr__(self, "_parsed", parse_body(self.content))
+        return self._parsed
 
 
 def parse_body(content: bytes) -> Any:
@@ -172,7 +179,7 @@ class HttpClient:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str | None] | None = None,
         idempotent: bool | None = None,
         retry: RetryPolicy | None = None,
     ) -> Response:
@@ -181,7 +188,7 @@ class HttpClient:
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         policy = retry or self.retry
         url = self.url_for(path)
-        request_headers = self._headers if not headers else {**self._headers, **headers}
+        request_headers = self._headers if not headers else _merge_headers(self._headers, headers)
         data = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
         log_path = url[len(self.base_url):] if url.startswith(self.base_url) else "<absolute url>"
         attempt = 0
@@ -310,6 +317,14 @@ class HttpClient:
             self.provider, method, log_path, type(error).__name__, delay, attempt + 1,
         )
         await asyncio.sleep(delay)
+
+
+def _merge_headers(
+    base: Mapping[str, str], extra: Mapping[str, str | None]
+) -> dict[str, str]:
+    """Per-request headers override the client's; a ``None`` value drops that header."""
+    merged = {**base, **extra}
+    return {name: value for name, value in merged.items() if value is not None}
 
 
 def _reason(exc: BaseException) -> str:
