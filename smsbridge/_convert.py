@@ -65,6 +65,18 @@ def parse_bool(value: Any) -> bool:
 converter.register_structure_hook(bool, lambda value, _: parse_bool(value))
 
 
+def _parse_str(value: Any) -> str:
+    """Strings and numbers only: cattrs' default ``str(value)`` turns an object into its repr."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise TypeError(f"not a string: {type(value).__name__}")
+
+
+converter.register_structure_hook(str, lambda value, _: _parse_str(value))
+
+
 def _structure_field(value: Any, type_: Any) -> Any:
     if value is None:
         return None
@@ -113,6 +125,8 @@ def structure_hook(cls: type[T]) -> Callable[[Any, Any], T]:
     """Register ``cls`` with the shared converter so nested models go through ``from_json``."""
 
     def hook(value: Any, _: Any) -> T:
+        if not isinstance(value, Mapping):  # e.g. an IRI where an object was expected: keep it
+            raise TypeError(f"expected a JSON object for {cls.__name__}")
         return from_json(cls, value)
 
     converter.register_structure_hook(cls, hook)
