@@ -7,6 +7,7 @@ may have reached the provider and must not be resent blindly.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from typing import Any
 
@@ -267,3 +268,34 @@ def api_error_from_response(
     if issubclass(cls, RateLimitError):
         return cls(message, retry_after=retry_after, **kwargs)
     return cls(message, **kwargs)
+
+
+class WebhookError(SmsBridgeError):
+    """A webhook request was rejected. ``http_status`` is what a receiver should answer."""
+
+    http_status: int = 400
+
+
+class WebhookSignatureError(WebhookError):
+    """The webhook signature (or secret path token) is missing or does not match: 401."""
+
+    http_status = 401
+
+
+class WebhookPayloadError(WebhookError, ValidationError):
+    """The webhook body is not what the provider sends (bad JSON, missing fields): 400."""
+
+
+class WebhookTooLargeError(WebhookPayloadError):
+    """The webhook body is larger than the receiver accepts: 413."""
+
+    http_status = 413
+
+
+class DeliveryTimeoutError(SmsBridgeError, builtins.TimeoutError):
+    """No final delivery status arrived in time. ``last_event`` is the latest one seen, if any."""
+
+    def __init__(self, message: str, *, message_id: str | None, last_event: Any = None) -> None:
+        super().__init__(message)
+        self.message_id = message_id
+        self.last_event = last_event

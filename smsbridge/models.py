@@ -187,3 +187,57 @@ class DeliveryEvent:
     error_code: str | None = None
     event_id: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
+
+
+@attrs.frozen(slots=True)
+class InboundMessage:
+    """A contact texted us (from a webhook). ``sender`` is the contact, ``to`` our number."""
+
+    provider: str
+    message_id: str | None
+    sender: str | None
+    body: str = ""
+    to: str | None = None
+    received_at: datetime | None = None
+    conversation_id: str | None = None
+    event_id: str | None = None
+    attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_to_attachments)
+    raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
+
+    def __repr__(self) -> str:
+        from .phone import mask
+
+        return (
+            f"InboundMessage(provider={self.provider!r}, message_id={self.message_id!r}, "
+            f"sender={mask(self.sender)!r}, event_id={self.event_id!r})"
+        )
+
+
+@attrs.frozen(slots=True)
+class OptOutEvent:
+    """A contact opted out of (or back in to) messages from us.
+
+    ``source`` says how we learned it: ``"webhook"`` (the provider reported it) or ``"keyword"``
+    (an inbound message was a STOP/START-style keyword).
+    """
+
+    provider: str
+    phone: str
+    opted_out: bool = True
+    occurred_at: datetime | None = None
+    event_id: str | None = None
+    source: str = "webhook"
+    keyword: str | None = None
+    raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
+
+    @property
+    def opted_in(self) -> bool:
+        return not self.opted_out
+
+    def __repr__(self) -> str:
+        from .phone import mask
+
+        return (
+            f"OptOutEvent(provider={self.provider!r}, phone={mask(self.phone)!r}, "
+            f"opted_out={self.opted_out!r}, source={self.source!r}, event_id={self.event_id!r})"
+        )

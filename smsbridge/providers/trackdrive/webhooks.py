@@ -1,0 +1,195 @@
+"""TrackDrive delivery webhooks: the POSTs TrackDrive makes to a message's ``delivery_webhook_url``.
+
+TrackDrive documents no signature for them, so the URL itself is the secret: the receiver serves
+them under ``/trackdrive/<token>`` with an unguessable token (:func:`new_token`) compared in
+constant time, and anything else is a 404. The payload is undocumented; this parser is tolerant:
+JSON or form-encoded, flat or wrapped in a ``text_message`` object (``text_message[status]=...``
+in a form), the ``text_message`` fields mapped and every other field kept in ``raw``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import secrets as _secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+from urllib.parse import parse_qsl
+
+import attrs
+
+from ... import _constants as C
+from ..._convert import parse_datetime
+from ...errors import ConfigurationError, WebhookPayloadError
+from ...models import DeliveryEvent, DeliveryStatus
+from ...webhooks import Event, e164_or_raw
+
+__all__ = [
+    "PATH_PREFIX",
+    "TrackDriveDeliveryEvent",
+    "check_token",
+    "delivery_webhook_url",
+    "new_token",
+    "parse_payload",
+    "parse_request",
+]
+
+PROVIDER = "trackdrive"
+PATH_PREFIX = "/trackdrive"
+MIN_TOKEN_LENGTH = 22  # ~128 bits of token_urlsafe output
+_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+_NESTED_KEY = re.compile(r"^(\w+)\[(\w+)\]$")
+
+# TrackDrive relays its carrier's states (Twilio-like); anything else maps to UNKNOWN, raw kept.
+_STATUSES = {
+    "accepted": DeliveryStatus.ACCEPTED,
+    "scheduled": DeliveryStatus.SCHEDULED,
+    "queued": DeliveryStatus.QUEUED,
+    "sending": DeliveryStatus.QUEUED,
+    "sent": DeliveryStatus.SENT,
+    "delivered": DeliveryStatus.DELIVERED,
+    "read": DeliveryStatus.DELIVERED,
+    "undelivered": DeliveryStatus.FAILED,
+    "failed": DeliveryStatus.FAILED,
+    "canceled": DeliveryStatus.FAILED,
+    "cancelled": DeliveryStatus.FAILED,
+    "receiving": DeliveryStatus.RECEIVED,
+    "received": DeliveryStatus.RECEIVED,
+}
+
+
+@attrs.frozen(slots=True)
+class TrackDriveDeliveryEvent(DeliveryEvent):
+    """A :class:`DeliveryEvent` with the TrackDrive text_message fields that have no common slot."""
+
+    message_uuid: str | None = None
+    sender: str | None = None
+    lead_id: str | None = None
+
+
+def new_token() -> str:
+    """A fresh unguessable path token for the TrackDrive delivery webhook URL."""
+    return _secrets.token_urlsafe(C.WEBHOOK_TOKEN_BYTES)
+
+
+def validate_token(token: str) -> str:
+    """Return ``token`` if it is long and URL-path safe; raise ConfigurationError otherwise."""
+    if not isinstance(token, str) or not _TOKEN_PATTERN.fullmatch(token):
+        raise ConfigurationError(
+            "trackdrive_token must be URL-safe ([A-Za-z0-9_-]); generate one with "
+            "smsbridge.providers.trackdrive.webhooks.new_token()"
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigurationError(
+            f"trackdrive_token is too short to be unguessable (need at least {MIN_TOKEN_LENGTH} "
+            "characters); generate one with new_token()"
+        )
+    return token
+
+
+def check_token(given: str, expected: str) -> bool:
+    """Constant-time comparison of a path token with the configured one."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
+
+
+def delivery_webhook_url(public_base_url: str, token: str) -> str:
+    """The ``delivery_webhook_url`` to send with each TrackDrive text message.
+
+    ``public_base_url`` is where the provider reaches the receiver (its mount point), e.g.
+    ``https://hooks.example.com/sms`` -> ``https://hooks.example.com/sms/trackdrive/<token>``.
+    """
+    if not public_base_url.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            "public_base_url must start with https:// (or http:// for local testing), "
+            f"got {public_base_url[:40]!r}"
+        )
+    return f"{public_base_url.rstrip('/')}{PATH_PREFIX}/{validate_token(token)}"
+
+
+def _content_type(headers: Mapping[str, str]) -> str:
+    value = headers.get("Content-Type")
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    return value.split(";", 1)[0].strip().lower()
+
+
+def _parse_form(text: str) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        nested = _NESTED_KEY.match(key)
+        if nested:  # Rails-style text_message[status]=delivered
+            outer = data.setdefault(nested.group(1), {})
+            if isinstance(outer, dict):
+                outer[nested.group(2)] = value
+        else:
+            data[key] = value
+    return data
+
+
+def _decode(body: bytes, content_type: str) -> Mapping[str, Any]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise WebhookPayloadError("the TrackDrive webhook body is not UTF-8 text") from None
+    is_form = content_type == "application/x-www-form-urlencoded"
+    if not is_form and (content_type.endswith("json") or text.lstrip().startswith(("{", "["))):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise WebhookPayloadError("the TrackDrive webhook body is not valid JSON") from None
+        if not isinstance(data, Mapping):
+            raise WebhookPayloadError("the TrackDrive webhook body is not a JSON object")
+        return data
+    if not text.strip():
+        raise WebhookPayloadError("the TrackDrive webhook body is empty")
+    return _parse_form(text)
+
+
+def parse_request(
+    body: bytes, headers: Mapping[str, str], *, secrets: Sequence[str] = ()
+) -> list[Event]:
+    """Parse one delivery webhook body. The caller has already checked the path token.
+
+    ``secrets`` is accepted for a uniform signature and ignored: TrackDrive signs nothing.
+    """
+    return [parse_payload(_decode(body, _content_type(headers)))]
+
+
+def _str(value: Any) -> str | None:
+    if value is None or isinstance(value, Mapping | list | bool):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def parse_payload(data: Mapping[str, Any]) -> TrackDriveDeliveryEvent:
+    """Map a text_message object (flat or wrapped in ``text_message``) to a delivery event."""
+    wrapped = data.get("text_message")
+    record = wrapped if isinstance(wrapped, Mapping) else data
+    message_id = _str(record.get("id"))
+    message_uuid = _str(record.get("message_uuid"))
+    raw_status = _str(record.get("status"))
+    if message_id is None and message_uuid is None:
+        raise WebhookPayloadError(
+            "the TrackDrive delivery webhook has neither an id nor a message_uuid"
+        )
+    if raw_status is None:
+        raise WebhookPayloadError("the TrackDrive delivery webhook has no status")
+    key = message_id or message_uuid
+    return TrackDriveDeliveryEvent(
+        provider=PROVIDER,
+        message_id=key,
+        status=_STATUSES.get(raw_status.lower(), DeliveryStatus.UNKNOWN),
+        raw_status=raw_status,
+        occurred_at=parse_datetime(record.get("updated_at"))
+        or parse_datetime(record.get("created_at")),
+        to=e164_or_raw(record.get("to")),
+        error_code=_str(record.get("error_code")),
+        # No delivery id exists: a (message, status) pair happens once, so it identifies a replay.
+        event_id=f"{PROVIDER}:{key}:{raw_status.lower()}",
+        raw=data,
+        message_uuid=message_uuid,
+        sender=e164_or_raw(record.get("from")),
+        lead_id=_str(record.get("lead_id")),
+    )
