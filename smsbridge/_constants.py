@@ -48,6 +48,28 @@ TEXTUS_ATTACHMENT_TYPES = frozenset(
     }
 )
 
+# Webhook integration actions TextUs documents, and the ones create_webhook subscribes by default.
+TEXTUS_WEBHOOK_EVENTS = frozenset(
+    {
+        "message.received",
+        "message.delivered",
+        "message.failed",
+        "message.unknown",
+        "phone_call.completed",
+        "contact.opted_out",
+        "contact.opted_in",
+        "contact.created",
+    }
+)
+TEXTUS_DEFAULT_WEBHOOK_EVENTS = (
+    "message.received",
+    "message.delivered",
+    "message.failed",
+    "message.unknown",
+    "contact.opted_out",
+    "contact.opted_in",
+)
+
 # --- TrackDrive
 TRACKDRIVE_BASE_URL_TEMPLATE = "https://{subdomain}.trackdrive.com/api/v1"
 TRACKDRIVE_DEFAULT_PER_PAGE = 25
