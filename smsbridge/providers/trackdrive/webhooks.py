@@ -22,8 +22,9 @@ import attrs
 from ... import _constants as C
 from ..._convert import parse_datetime
 from ...errors import ConfigurationError, WebhookPayloadError
-from ...models import DeliveryEvent, DeliveryStatus
+from ...models import DeliveryEvent
 from ...webhooks import Event, e164_or_raw
+from .models import delivery_status
 
 __all__ = [
     "PATH_PREFIX",
@@ -40,23 +41,6 @@ PATH_PREFIX = "/trackdrive"
 MIN_TOKEN_LENGTH = 22  # ~128 bits of token_urlsafe output
 _TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 _NESTED_KEY = re.compile(r"^(\w+)\[(\w+)\]$")
-
-# TrackDrive relays its carrier's states (Twilio-like); anything else maps to UNKNOWN, raw kept.
-_STATUSES = {
-    "accepted": DeliveryStatus.ACCEPTED,
-    "scheduled": DeliveryStatus.SCHEDULED,
-    "queued": DeliveryStatus.QUEUED,
-    "sending": DeliveryStatus.QUEUED,
-    "sent": DeliveryStatus.SENT,
-    "delivered": DeliveryStatus.DELIVERED,
-    "read": DeliveryStatus.DELIVERED,
-    "undelivered": DeliveryStatus.FAILED,
-    "failed": DeliveryStatus.FAILED,
-    "canceled": DeliveryStatus.FAILED,
-    "cancelled": DeliveryStatus.FAILED,
-    "receiving": DeliveryStatus.RECEIVED,
-    "received": DeliveryStatus.RECEIVED,
-}
 
 
 @attrs.frozen(slots=True)
@@ -180,7 +164,7 @@ def parse_payload(data: Mapping[str, Any]) -> TrackDriveDeliveryEvent:
     return TrackDriveDeliveryEvent(
         provider=PROVIDER,
         message_id=key,
-        status=_STATUSES.get(raw_status.lower(), DeliveryStatus.UNKNOWN),
+        status=delivery_status(raw_status),
         raw_status=raw_status,
         occurred_at=parse_datetime(record.get("updated_at"))
         or parse_datetime(record.get("created_at")),
