@@ -1,0 +1,191 @@
+"""``TextUsProvider``: the TextUs ("TextUs Next") API behind the smsbridge protocol.
+
+Auth is a Bearer token; every request carries ``application/vnd.textus+jsonld``; paths are
+scoped by the account slug; ids are root-relative IRIs resolved against ``base_url``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Self
+
+import aiohttp
+
+from ... import _constants as C
+from ..._convert import from_json
+from ..._http import HttpClient, Response, Timeouts
+from ..._logging import logger
+from ..._retry import RetryPolicy
+from ...errors import ConfigurationError
+from ...models import Attachment, BatchReceipt, DeliveryStatus, Message, Receipt, Recipient
+from ...phone import mask
+from ...protocol import Capabilities, RateLimit
+from ...ratelimit import RateLimiter, RateLimitState
+from ...registry import ConnectionURL
+from .._base import BaseProvider
+from ._errors import PROVIDER, error_hook
+from ._resource import Scope
+from ._validation import ALLOWED_TYPES, check_region, check_slug
+from .integrations import Integrations
+from .messages import Messages, Outgoing
+from .models import Message as TextUsMessage
+from .resources import Accounts, Contacts, Conversations, OptOuts
+
+_URL_OPTIONS = ("base_url", "region", "verify_attachment_size")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+
+
+class TextUsProvider(BaseProvider):
+    """Send SMS/MMS through TextUs and read its accounts, conversations, contacts and opt-outs.
+
+    ``account`` is the slug used in ``/:account/...`` paths (``provider.accounts.list()`` shows
+    yours); without it, sends need a sender number or ``options={"email": ...}``.
+    """
+
+    name = PROVIDER
+    capabilities = Capabilities(
+        attachments=True,
+        max_attachment_bytes=C.TEXTUS_MAX_ATTACHMENT_BYTES,
+        attachment_types=ALLOWED_TYPES,
+        max_attachments_per_request=C.TEXTUS_MAX_ATTACHMENTS_PER_REQUEST,
+        native_multi_recipient=True,
+        rate_limit=RateLimit(C.TEXTUS_RATE_LIMIT_REQUESTS, C.TEXTUS_RATE_LIMIT_PERIOD),
+        delivery_webhooks=True,
+        idempotent_send=False,
+    )
+
+    def __init__(
+        self,
+        token: str,
+        account: str | None = None,
+        *,
+        base_url: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        rate_limiter: RateLimiter | str | None = "auto",
+        default_region: str | None = None,
+        verify_attachment_size: bool = False,
+    ) -> None:
+        if not isinstance(token, str) or not token.strip() or any(c in token for c in "\r\n"):
+            raise ConfigurationError(
+                "a TextUs API token is required (create one under Profile -> API Tokens)"
+            )
+        self.account = check_slug(account) if account is not None else None
+        self._http = HttpClient(
+            provider=PROVIDER,
+            base_url=base_url or C.TEXTUS_BASE_URL,
+            headers={
+                "Authorization": f"Bearer {token.strip()}",
+                "Accept": C.TEXTUS_MEDIA_TYPE,
+                "Content-Type": C.TEXTUS_MEDIA_TYPE,
+            },
+            timeouts=timeouts,
+            retry=retry,
+            session=session,
+            error_hook=error_hook,
+        )
+        self._http.rate_limiter = self._default_rate_limiter(rate_limiter)
+        scope = Scope(self._http, self.account, check_region(default_region))
+        self.messages = Messages(scope, verify_attachment_size=verify_attachment_size)
+        self.accounts = Accounts(scope)
+        self.conversations = Conversations(scope)
+        self.contacts = Contacts(scope)
+        self.opt_outs = OptOuts(scope)
+        self.integrations = Integrations(scope)
+
+    @classmethod
+    def from_url(cls, url: ConnectionURL, **overrides: Any) -> Self:
+        """``textus://TOKEN@ACCOUNT?base_url=...&region=US&verify_attachment_size=1``."""
+        token = url.username or url.password
+        if not token:
+            raise ConfigurationError(
+                f"the connection URL {url.redacted()} has no token; write textus://TOKEN@ACCOUNT"
+            )
+        unknown = sorted(set(url.params) - set(_URL_OPTIONS))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown TextUs connection URL option(s) {unknown}; known: {list(_URL_OPTIONS)}"
+            )
+        kwargs: dict[str, Any] = {
+            "account": url.host or None,
+            "base_url": url.params.get("base_url"),
+            "default_region": url.params.get("region"),
+        }
+        if "verify_attachment_size" in url.params:
+            flag = url.params["verify_attachment_size"].strip().lower()
+            kwargs["verify_attachment_size"] = flag in _TRUE
+        kwargs.update(overrides)
+        return cls(token, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"TextUsProvider(account={self.account!r}, base_url={self._http.base_url!r})"
+
+    @property
+    def rate_limit_state(self) -> RateLimitState | None:
+        """The server's latest ``X-RateLimit-*`` figures (None before the first response)."""
+        return self._http.last_rate_limit
+
+    async def send(self, message: Message) -> Receipt:
+        """Send to exactly one recipient: ``POST /:account/messages`` -> 201 Message."""
+        outgoing = await self.messages.prepare(message, batch=False)
+        response = await self.messages.submit(outgoing)
+        return _receipt(outgoing, response)
+
+    async def send_batch(self, message: Message) -> BatchReceipt:
+        """One multi-recipient request (``to`` as a list) -> 202 with no per-recipient ids."""
+        outgoing = await self.messages.prepare(message, batch=True)
+        response = await self.messages.submit(outgoing)
+        return BatchReceipt(
+            provider=PROVIDER,
+            to=outgoing.to,
+            http_status=response.status,
+            request_id=response.request_id,
+        )
+
+    async def send_many(
+        self,
+        numbers: Iterable[str | Recipient],
+        body: str = "",
+        *,
+        sender: str | None = None,
+        attachments: Iterable[Attachment] = (),
+        **options: Any,
+    ) -> BatchReceipt:
+        """``send_batch`` for a plain list of numbers; ``options`` as in ``Message.options``."""
+        message = Message(
+            to=list(numbers), body=body, sender=sender, attachments=attachments, options=options
+        )
+        return await self.send_batch(message)
+
+
+def _receipt(outgoing: Outgoing, response: Response) -> Receipt:
+    default = DeliveryStatus.SCHEDULED if outgoing.scheduled else DeliveryStatus.ACCEPTED
+    body = response.json()
+    if not isinstance(body, Mapping):
+        if body is not None:
+            logger.warning(
+                "%s: %s %d body is not JSON; the message was accepted but its id is unknown",
+                PROVIDER, outgoing.path, response.status,
+            )
+        return Receipt(
+            provider=PROVIDER,
+            message_id=None,
+            status=default,
+            to=outgoing.to[0],
+            request_id=response.request_id,
+        )
+    sent = from_json(TextUsMessage, body)
+    known = sent.raw_status is not None or "scheduled" in sent.flags
+    logger.debug(
+        "%s: message %s to %s is %s", PROVIDER, sent.id, mask(outgoing.to[0]), sent.raw_status
+    )
+    return Receipt(
+        provider=PROVIDER,
+        message_id=sent.id,
+        status=sent.delivery_status if known else default,
+        to=outgoing.to[0],
+        request_id=response.request_id,
+        raw_status=sent.raw_status,
+        raw=body,
+    )
