@@ -92,3 +92,24 @@ DELIVERY_TRACKER_MEMORY = 10_000
 
 # --- dispatcher
 DISPATCHER_CONCURRENCY = 32
+# In-flight sends get this long to finish after a job is cancelled; then they become UNKNOWN.
+DISPATCHER_CANCEL_GRACE = 10.0
+# on_progress is called at most this often (seconds), plus once at the end of the job.
+DISPATCHER_PROGRESS_INTERVAL = 0.2
+# A limiter the dispatcher builds lets this many seconds' worth of sends out back to back.
+DISPATCHER_RATE_BURST_SECONDS = 0.05
+# Prepared recipients queued ahead of the workers, per worker (bounds memory, keeps them busy).
+DISPATCHER_QUEUE_PER_WORKER = 2
+# Batch mode: recipients buffered while grouping by body, in multiples of batch_size.
+DISPATCHER_BATCH_BUFFER = 4
+# Resumed jobs look up earlier states this many recipients at a time.
+DISPATCHER_LOOKUP_CHUNK = 256
+
+# --- journal (SQLite)
+JOURNAL_BUSY_TIMEOUT = 5.0
+# Most journal writes grouped into one transaction (group commit).
+JOURNAL_MAX_GROUP = 4096
+# Recipients per stored source chunk (what `smsbridge resume` replays).
+JOURNAL_SOURCE_CHUNK = 1000
+# How often a running job re-reads a suppression list changed by another process (seconds).
+JOURNAL_SUPPRESSION_REFRESH = 1.0

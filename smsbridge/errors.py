@@ -299,3 +299,11 @@ class DeliveryTimeoutError(SmsBridgeError, builtins.TimeoutError):
         super().__init__(message)
         self.message_id = message_id
         self.last_event = last_event
+
+
+class JournalError(SmsBridgeError):
+    """The send journal could not be read or written (disk full, locked, not a journal).
+
+    A job stops when its journal fails: sending on without recording would break the promise
+    that every recipient's state survives a crash.
+    """

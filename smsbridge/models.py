@@ -168,6 +168,8 @@ class Outcome:
     attempts: int = 0
     batch_id: str | None = None
     exception: SmsBridgeError | None = attrs.field(default=None, repr=False, eq=False)
+    # The rendered message a dry run would have sent (None outside dry runs).
+    message: Message | None = attrs.field(default=None, repr=False, eq=False)
 
     @property
     def phone(self) -> str:
