@@ -1,0 +1,187 @@
+"""``python -m benchmarks``: run every benchmark, print the tables, write benchmarks/results.json.
+
+Every figure is a ratio (or a per-message cost) measured in this one run, because the machines
+these run on are shared and noisy. Sizes scale down with flags for a quick look, e.g.
+``python -m benchmarks --messages 2000 --rounds 1 --memory-recipients 100000 --rate-seconds 5``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import attrs
+
+from . import report
+from .capacity import Capacity, measure_capacity
+from .server import ServerProcess
+from .throughput import measure_throughput, summarize
+from .workload import CONCURRENCY, ENDPOINTS, load_average, number
+
+ALL = ("throughput", "memory", "overhead", "ratelimit")
+DEFAULT_OUTPUT = Path(__file__).with_name("results.json")
+HEADROOM = 3.0  # the server must sustain this multiple of the fastest client's rate
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--only", nargs="+", choices=ALL, default=list(ALL),
+                        help="benchmarks to run (default: all)")
+    parser.add_argument("--messages", type=int, default=20_000,
+                        help="recipients per throughput run (default 20000)")
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved throughput rounds; medians are reported (default 3)")
+    parser.add_argument("--warm-up", type=int, default=256,
+                        help="untimed sends before each timed run (default 256)")
+    parser.add_argument("--capacity-seconds", type=float, default=2.0)
+    parser.add_argument("--memory-recipients", type=int, default=1_000_000)
+    parser.add_argument("--overhead-messages", type=int, default=20_000)
+    parser.add_argument("--rate-seconds", type=float, default=20.0,
+                        help="length of the rate-limit run (default 20)")
+    parser.add_argument("--rate-limit", type=int, default=50,
+                        help="sandbox TextUs limit, requests per second (default 50)")
+    parser.add_argument("--raw-only", action="store_true",
+                        help="throughput: only the raw aiohttp baselines (checks the server)")
+    parser.add_argument("--output", default=str(DEFAULT_OUTPUT))
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    return parser.parse_args(argv)
+
+
+def _meta(argv: Sequence[str]) -> dict[str, Any]:
+    return {
+        "command": "python -m benchmarks " + shlex.join(argv),
+        "nproc": os.cpu_count(),
+        "load_before": [round(v, 2) for v in load_average()],
+        "python": platform.python_version(),
+        "aiohttp": aiohttp.__version__,
+        "platform": platform.platform(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+async def _capacities(server: ServerProcess, seconds: float,
+                      connections: int) -> dict[str, Capacity]:
+    out: dict[str, Capacity] = {}
+    for e in ENDPOINTS:
+        cpu = server.stats()["cpu_seconds"]
+        capacity = await measure_capacity(
+            e.name, e.url(server.url), e.headers, e.payload(number(999_999)),
+            connections=connections, seconds=seconds,
+        )
+        busy = (server.stats()["cpu_seconds"] - cpu) / capacity.seconds
+        out[e.name] = attrs.evolve(capacity, server_busy=busy)
+    return out
+
+
+async def run_throughput(args: argparse.Namespace, results: dict[str, Any], log: Any) -> None:
+    with ServerProcess() as server:
+        before = await _capacities(server, args.capacity_seconds, args.concurrency)
+        log("server capacity: " + ", ".join(f"{k} {v.per_second:,.0f}/s"
+                                             for k, v in before.items()))
+        runs = await measure_throughput(
+            server, ENDPOINTS, messages=args.messages, concurrency=args.concurrency,
+            rounds=args.rounds, warm_up=args.warm_up, include_sdk=not args.raw_only,
+            progress=log,
+        )
+        after = await _capacities(server, args.capacity_seconds, args.concurrency)
+    rows = summarize(runs)
+    endpoints: dict[str, Any] = {}
+    refused: list[str] = []
+    for name in before:
+        low = min(before[name], after[name], key=lambda c: c.per_second)
+        capacity = low.per_second
+        fastest = max((r.rate for r in runs if r.endpoint == name), default=0.0)
+        headroom = capacity / fastest if fastest else float("inf")
+        ok = headroom >= HEADROOM
+        endpoints[name] = {"capacity": capacity, "max_client_rate": fastest,
+                           "headroom": headroom, "ok": ok, "server_busy": low.server_busy,
+                           "before": before[name].per_second, "after": after[name].per_second}
+        if not ok:
+            refused.append(f"{name}: server capacity {capacity:,.0f}/s is under {HEADROOM:g}x "
+                           f"the fastest client ({fastest:,.0f}/s)")
+    results["server"] = {"endpoints": endpoints, "required_headroom": HEADROOM}
+    results["throughput_runs"] = [r.to_json() for r in runs]
+    if refused:
+        results["refused"] = "; ".join(refused) + " — the server would be the bottleneck"
+        return
+    results["throughput"] = rows
+
+
+def _targets(results: dict[str, Any]) -> list[report.Target]:
+    targets: list[report.Target] = []
+    for row in results.get("throughput", []):
+        if row["client"] == "dispatcher":
+            targets.append(report.Target(f"{row['endpoint']} dispatcher / raw aiohttp",
+                                         row["ratio_to_raw"], 0.9))
+        elif row["client"] == "dispatcher + journal":
+            targets.append(report.Target(f"{row['endpoint']} dispatcher + journal / raw aiohttp",
+                                         row["ratio_to_raw"], 0.7))
+    memory = results.get("memory")
+    if memory:
+        targets.append(report.Target(f"RSS at {memory['recipients']:,} recipients (MB)",
+                                     memory["final_rss_mb"], 250, "<", "MB"))
+        rows = memory["checkpoints"]
+        if len(rows) > 1:
+            drift = rows[-1]["beyond_dedup_mb"] - rows[0]["beyond_dedup_mb"]
+            targets.append(report.Target(
+                f"growth beyond de-dup set, {rows[0]['recipients']:,} -> "
+                f"{rows[-1]['recipients']:,} (MB)", drift, 25, "<", "MB"))
+    rate = results.get("ratelimit")
+    if rate:
+        targets.append(report.Target("rate-limit use (achieved / allowed)", rate["use"], 0.95))
+        targets.append(report.Target("429s seen by the sandbox", rate["429s"], 1, "<"))
+    return targets
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+
+    def log(line: str) -> None:
+        if not args.quiet:
+            print(line, file=sys.stderr, flush=True)
+
+    results: dict[str, Any] = {"meta": _meta(argv), "config": {
+        "messages": args.messages, "concurrency": args.concurrency, "rounds": args.rounds,
+        "memory_recipients": args.memory_recipients,
+        "overhead_messages": args.overhead_messages,
+        "rate_seconds": args.rate_seconds, "rate_limit": args.rate_limit,
+    }}
+    if "throughput" in args.only:
+        asyncio.run(run_throughput(args, results, log))
+    if "memory" in args.only:
+        from .memory import measure_memory
+
+        log(f"memory: {args.memory_recipients:,} recipients in a fresh process ...")
+        results["memory"] = measure_memory(args.memory_recipients)
+    if "overhead" in args.only:
+        from .overhead import measure_overhead
+
+        log(f"overhead: {args.overhead_messages:,} messages per section ...")
+        results["overhead"] = measure_overhead(args.overhead_messages)
+    if "ratelimit" in args.only:
+        from .ratelimit_use import measure_rate_limit_use
+
+        log(f"rate limit: {args.rate_seconds:g}s against the sandbox at {args.rate_limit}/s ...")
+        results["ratelimit"] = asyncio.run(
+            measure_rate_limit_use(args.rate_seconds, args.rate_limit))
+    results["meta"]["load_after"] = [round(v, 2) for v in load_average()]
+    results["targets"] = [t.to_json() for t in _targets(results)]
+    print(report.render(results))
+    path = report.write_json(args.output, results)
+    print(f"\nresults written to {path}")
+    return 2 if results.get("refused") else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

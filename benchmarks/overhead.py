@@ -1,0 +1,262 @@
+"""Benchmark 4: CPU microseconds per message spent in smsbridge, and where they go.
+
+Nothing leaves the process, so the figures are the library's own cost:
+
+* the Dispatcher into an in-process ``FakeProvider`` (no latency), journal off and on;
+* ``provider.send`` with a fake transport: the provider's ``HttpClient`` answers every request
+  with the same bytes the throughput server sends, without aiohttp or a socket, so request
+  building, JSON, the error hook, rate-limit bookkeeping and response parsing are all measured.
+
+Each section runs once unprofiled (``time.process_time``: the total) and once under cProfile
+(the shares). A function's self time goes to its category by file; helpers that belong to no
+category (builtins, ``re``, ``enum``...) are charged to whoever called them, so a regex run by
+phonenumbers counts as phone validation. Shares are applied to the unprofiled total, because
+the profiler inflates call-heavy code. The phone cache is cleared before every run so each
+message pays full validation, as a job of distinct recipients does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import tempfile
+import time
+import timeit
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from .server import _TEXTUS_TEMPLATE, _TRACKDRIVE_TEMPLATE
+from .workload import BODY, CONCURRENCY, TEXTUS, TRACKDRIVE, Endpoint, numbers, run_bounded
+
+Func = tuple[str, int, str]
+
+# (category, path fragments). First match wins, so provider models count as models.
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("phone validation", ("/phonenumbers/", "smsbridge/phone.py")),
+    ("JSON encode/decode", ("/json/",)),
+    ("journal (SQLite)", ("smsbridge/journal", "sqlite3")),
+    ("models / parsing (attrs, cattrs)",
+     ("smsbridge/_convert.py", "/cattrs/", "/attr/", "/attrs/", "<attrs generated",
+      "smsbridge/models.py", "/models.py")),
+    ("provider request/receipt", ("smsbridge/providers/",)),
+    ("HTTP pipeline (_http, rate limit, retry)",
+     ("smsbridge/_http.py", "smsbridge/ratelimit.py", "smsbridge/_retry.py",
+      "smsbridge/errors.py", "/aiolimiter/")),
+    ("dispatcher", ("smsbridge/dispatcher", "smsbridge/_dispatch")),
+    ("fake provider (test kit)", ("smsbridge/testing",)),
+    ("logging", ("/logging/", "smsbridge/_logging.py")),
+    ("aiohttp / yarl / multidict", ("/aiohttp/", "/yarl/", "/multidict/")),
+    ("asyncio event loop", ("/asyncio/", "/selectors.py")),
+    ("benchmark driver", ("/benchmarks/",)),
+)
+OTHER = "other"
+
+
+def _own_category(func: Func) -> str | None:
+    filename, _, name = func
+    where = filename if filename != "~" else name
+    for category, fragments in CATEGORIES:
+        if any(fragment in where for fragment in fragments):
+            return category
+    return None
+
+
+def breakdown(stats: pstats.Stats) -> dict[str, float]:
+    """Seconds of self time per category, helpers charged to their callers."""
+    table: dict[Func, Any] = stats.stats  # type: ignore[attr-defined]
+    memo: dict[Func, dict[str, float]] = {}
+
+    def shares(func: Func, depth: int) -> dict[str, float]:
+        """How ``func``'s self time splits over categories (fractions summing to 1)."""
+        own = _own_category(func)
+        if own is not None:
+            return {own: 1.0}
+        if func in memo:
+            return memo[func]
+        callers = table[func][4] if func in table else {}
+        total = sum(entry[2] for entry in callers.values())
+        if depth > 8 or not callers or total <= 0:
+            return {OTHER: 1.0}
+        memo[func] = {OTHER: 1.0}  # breaks cycles while this one is being resolved
+        split: dict[str, float] = {}
+        for caller, entry in callers.items():
+            for category, fraction in shares(caller, depth + 1).items():
+                split[category] = split.get(category, 0.0) + fraction * entry[2] / total
+        memo[func] = split
+        return split
+
+    seconds: dict[str, float] = {}
+    for func, (_, _, self_time, _, _) in table.items():
+        for category, fraction in shares(func, 0).items():
+            seconds[category] = seconds.get(category, 0.0) + self_time * fraction
+    return seconds
+
+
+def _clear_phone_cache() -> None:
+    from smsbridge import phone
+
+    phone._normalize.cache_clear()
+
+
+def measure_section(
+    title: str, messages: int, make_run: Callable[[], Callable[[], Awaitable[int]]]
+) -> dict[str, Any]:
+    """``make_run()`` builds a fresh job; its coroutine returns how many messages it handled."""
+
+    async def timed() -> tuple[float, int]:
+        run = make_run()
+        _clear_phone_cache()
+        started = time.process_time()
+        handled = await run()
+        return time.process_time() - started, handled
+
+    async def profiled() -> pstats.Stats:
+        run = make_run()
+        _clear_phone_cache()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await run()
+        profiler.disable()
+        return pstats.Stats(profiler)
+
+    cpu, handled = asyncio.run(timed())
+    if handled != messages:
+        raise RuntimeError(f"{title}: handled {handled} of {messages} messages")
+    seconds = breakdown(asyncio.run(profiled()))
+    total_profiled = sum(seconds.values()) or 1.0
+    total_us = cpu / messages * 1e6
+    parts: list[dict[str, Any]] = [
+        {"part": name, "share": s / total_profiled, "us": total_us * s / total_profiled}
+        for name, s in sorted(seconds.items(), key=lambda item: -item[1])
+    ]
+    return {"title": title, "messages": messages, "total_us": total_us, "parts": parts}
+
+
+# --- the sections ------------------------------------------------------------------------------
+
+
+def _dispatcher_run(messages: int, journal_dir: str | None) -> Callable[[], Awaitable[int]]:
+    from smsbridge.testing import FakeProvider
+
+    from smsbridge import Dispatcher
+
+    recipients = numbers(messages)
+    journal = None
+    if journal_dir is not None:
+        journal = os.path.join(journal_dir, f"overhead-{time.monotonic_ns()}.sqlite")
+    dispatcher = Dispatcher(FakeProvider(), concurrency=CONCURRENCY, rate_limit=None,
+                            journal=journal)
+
+    async def run() -> int:
+        handled = 0
+        async for _outcome in dispatcher.stream(recipients, body=BODY):
+            handled += 1
+        return handled
+
+    return run
+
+
+def canned_response(endpoint: Endpoint, n: int = 1) -> tuple[int, dict[str, str], bytes]:
+    """The status, headers and body the throughput server sends for ``endpoint``."""
+    if endpoint is TEXTUS:
+        body = (_TEXTUS_TEMPLATE % (f"{n:x}", f"{n:x}")).encode()
+        reset = int(time.time()) + 300
+        headers = {"Content-Type": "application/vnd.textus+jsonld",
+                   "X-RateLimit-Limit": "1000000", "X-RateLimit-Remaining": "999999",
+                   "X-RateLimit-Reset": str(reset), "X-Request-Id": f"bench-{n}"}
+        return 201, headers, body
+    body = (_TRACKDRIVE_TEMPLATE % (n, "+13032001234", n)).encode()
+    return 200, {"Content-Type": "application/json; charset=utf-8"}, body
+
+
+def install_fake_transport(provider: Any, endpoint: Endpoint) -> None:
+    """Answer every request of ``provider`` in-process with the server's canned response."""
+    from smsbridge._http import Response
+
+    status, header_map, content = canned_response(endpoint)
+    headers = CIMultiDictProxy(CIMultiDict(header_map))
+    content_type = header_map["Content-Type"].split(";")[0]
+    request_id = header_map.get("X-Request-Id")
+
+    async def send_once(method: str, url: str, params: Any, data: Any, request_headers: Any,
+                        attempt: int, started: float) -> Response:
+        return Response(method=method, url=url, status=status, headers=headers,
+                        content=content, content_type=content_type, request_id=request_id,
+                        elapsed=0.0, attempts=attempt)
+
+    provider.http._send_once = send_once
+
+
+def _provider_run(endpoint: Endpoint, messages: int) -> Callable[[], Awaitable[int]]:
+    from smsbridge import Message
+
+    from .throughput import make_provider
+
+    recipients = numbers(messages)
+
+    async def run() -> int:
+        provider = make_provider("http://127.0.0.1:9", endpoint)
+        install_fake_transport(provider, endpoint)
+        try:
+            return await run_bounded(
+                recipients, CONCURRENCY,
+                lambda to: provider.send(Message(to=to, body=BODY)),
+            )
+        finally:
+            await provider.aclose()
+
+    return run
+
+
+def micro_timings(samples: int = 5_000) -> list[dict[str, Any]]:
+    """Single operations, timed alone (microseconds each)."""
+    from smsbridge import Message, phone
+    from smsbridge._convert import from_json
+    from smsbridge.providers.textus.models import Message as TextUsMessage
+
+    nums = numbers(samples, 500_000)
+    uncached = phone._normalize.__wrapped__
+    _, _, textus_body = canned_response(TEXTUS)
+    parsed = json.loads(textus_body)
+    payload = TEXTUS.payload(nums[0])
+
+    def each(fn: Callable[[], object], number: int = samples) -> float:
+        return timeit.timeit(fn, number=number) / number * 1e6
+
+    it = iter(nums * 2)
+    started = time.perf_counter()
+    for n in nums:
+        uncached(n, "US")
+    uncached_us = (time.perf_counter() - started) / samples * 1e6
+    rows = [
+        ("phone.normalize, uncached (phonenumbers parse + is_valid)", uncached_us),
+        ("phone.normalize, cached", each(lambda: phone.normalize(nums[0]))),
+        ("Message(to=..., body=...)", each(lambda: Message(to=next(it), body=BODY))),
+        ("json.dumps(request payload)",
+         each(lambda: json.dumps(payload, separators=(",", ":")))),
+        ("json.loads(TextUs response)", each(lambda: json.loads(textus_body))),
+        ("from_json(TextUs Message, parsed response)",
+         each(lambda: from_json(TextUsMessage, parsed))),
+    ]
+    return [{"operation": name, "us": us} for name, us in rows]
+
+
+def measure_overhead(messages: int) -> dict[str, Any]:
+    sections = []
+    with tempfile.TemporaryDirectory(prefix="smsbridge-overhead-") as tmp:
+        sections.append(measure_section(
+            "Dispatcher -> FakeProvider, journal off", messages,
+            lambda: _dispatcher_run(messages, None)))
+        sections.append(measure_section(
+            "Dispatcher -> FakeProvider, SQLite journal on", messages,
+            lambda: _dispatcher_run(messages, tmp)))
+    for endpoint in (TEXTUS, TRACKDRIVE):
+        sections.append(measure_section(
+            f"{endpoint.name} provider.send, fake transport (no aiohttp, no socket)", messages,
+            lambda e=endpoint: _provider_run(e, messages)))  # type: ignore[misc]
+    return {"sections": sections, "micro": micro_timings(min(messages, 5_000))}
