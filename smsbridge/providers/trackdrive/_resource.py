@@ -87,9 +87,10 @@ class Resource:
         per_page = positive_int(per_page, "per_page")
         base = query({**params, "per_page": per_page})
         http = self._http
-        previous_first: list[Any] = [None]
+        previous_head: Any = None
 
         async def fetch(page_number: int) -> Page[T]:
+            nonlocal previous_head
             response = await http.request("GET", path, params={**base, "page": str(page_number)})
             items, metadata, _ = unwrap(response.json(), root)
             if not isinstance(items, list):
@@ -101,11 +102,11 @@ class Resource:
                 )
             following = next_page(page_number, len(items), metadata, per_page)
             head = items[0] if items else None
-            if following is not None and head is not None and head == previous_first[0]:
+            if following is not None and head is not None and head == previous_head:
                 # The server ignored ``page`` and sent the same page again: stop, do not loop.
                 logger.warning("trackdrive: GET %s repeated page %d; stopping", path, page_number)
                 return Page(items=[], next=None, metadata=metadata)
-            previous_first[0] = head
+            previous_head = head
             return Page(
                 items=from_json_list(cls, items),
                 next=following,

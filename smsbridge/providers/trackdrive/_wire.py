@@ -20,6 +20,7 @@ from urllib.parse import quote
 from ..._http import Response
 from ..._retry import parse_retry_after
 from ...errors import APIError, ValidationError, api_error_from_response, describe_body
+from ...phone import mask_text
 from .errors import guard_error_class
 
 PROVIDER = "trackdrive"
@@ -191,6 +192,7 @@ def error_hook(response: Response) -> APIError | None:
 
 
 def _build_error(response: Response, status: int, payload: Any, detail: str) -> APIError:
+    detail = mask_text(detail)  # server texts may quote the number; the raw body keeps it
     if response.url.split("?", 1)[0].endswith(MAKE_CALL_PATH):
         guard = guard_error_class(status, detail)
         if guard is not None:

@@ -194,3 +194,13 @@ async def test_make_call_timeout_is_delivery_unknown_and_not_retried(
     with pytest.raises(DeliveryUnknownError):
         await td.schedules.make_call(lead_id=LEAD)
     assert len(kit.calls(mocked, "POST", url)) == 1
+
+
+async def test_a_number_quoted_in_an_error_text_is_masked_in_the_message(
+    td: TrackDriveProvider, mocked: Any, url: str
+) -> None:
+    mocked.post(url, status=422, payload={"errors": {"to": [f"{TO} is suppressed (DNC)"]}})
+    with pytest.raises(ContactSuppressedError) as info:
+        await td.schedules.make_call(lead_id=LEAD)
+    assert TO not in str(info.value) and TO not in repr(info.value)
+    assert info.value.field_errors == {"to": [f"{TO} is suppressed (DNC)"]}
