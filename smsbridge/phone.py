@@ -12,6 +12,12 @@ from .errors import InvalidPhoneNumber
 
 _default_region = DEFAULT_REGION
 _PHONE_PATTERN = re.compile(r"\+?\d[\d\-\s().]{6,}\d")
+# Canonical NANP E.164 ("+1" and ten digits, the first 2-9): phonenumbers.parse would build
+# exactly PhoneNumber(1, digits) (no national prefix can be stripped), and a number valid for
+# US is what is_valid_number finds first, so this shortcut gives the same answer at about a
+# quarter of the cost. Anything else (and any number not valid for US) takes the full path.
+_NANP_E164 = re.compile(r"\+1[2-9][0-9]{9}")
+_NANP_MAIN_REGION = "US"
 
 
 def set_default_region(region: str | None) -> None:
@@ -40,6 +46,11 @@ def mask_text(text: str) -> str:
 
 @lru_cache(maxsize=PHONE_CACHE_SIZE)
 def _normalize(number: str, region: str) -> str:
+    if _NANP_E164.fullmatch(number) and phonenumbers.is_valid_number_for_region(
+        phonenumbers.PhoneNumber(country_code=1, national_number=int(number[2:])),
+        _NANP_MAIN_REGION,
+    ):
+        return number
     try:
         parsed = phonenumbers.parse(number, region or None)
     except phonenumbers.NumberParseException as exc:
