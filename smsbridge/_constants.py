@@ -89,6 +89,11 @@ OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
 # DeliveryTracker: default wait for a final status, and final events kept for late waiters.
 DELIVERY_WAIT_TIMEOUT = 300.0
 DELIVERY_TRACKER_MEMORY = 10_000
+# A delivery webhook can beat the journal write of its message id (a fast carrier, or the send's
+# HTTP answer still on its way): an unmatched delivery is retried after these delays, a bounded
+# number of them at a time.
+WEBHOOK_UNMATCHED_RETRY_DELAYS = (0.25, 1.0, 4.0, 15.0)
+WEBHOOK_UNMATCHED_MAX_PENDING = 10_000
 
 # --- dispatcher
 DISPATCHER_CONCURRENCY = 32

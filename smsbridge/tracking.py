@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from . import _constants as C
 from ._logging import logger
-from .errors import ConfigurationError, DeliveryTimeoutError, InvalidMessage
+from .errors import ConfigurationError, DeliveryTimeoutError, InvalidMessage, InvalidPhoneNumber
 from .models import DeliveryEvent, DeliveryStatus, OptOutEvent, Receipt
 from .phone import mask
 
@@ -42,6 +42,8 @@ class JournalLike(Protocol):
 
     def mark_event_seen(self, event_id: str) -> Any: ...
 
+    def forget_event(self, event_id: str) -> Any: ...
+
     def suppress(self, phone: str, *, reason: str = ..., source: str | None = ...) -> Any: ...
 
     def unsuppress(self, phone: str) -> Any: ...
@@ -52,16 +54,45 @@ async def _resolve(value: Any) -> Any:
 
 
 class JournalSink:
-    """Applies webhook events to a journal. Works with sync and async journal methods."""
+    """Applies webhook events to a journal. Works with sync and async journal methods.
 
-    def __init__(self, journal: JournalLike) -> None:
+    A delivery that matches no journaled recipient yet is retried a few times in the background
+    (``retry_delays``): its webhook may have beaten the journal write of the message id. Call
+    :meth:`aclose` to stop those retries (the receiver does on shutdown).
+    """
+
+    def __init__(
+        self,
+        journal: JournalLike,
+        *,
+        retry_delays: Sequence[float] = C.WEBHOOK_UNMATCHED_RETRY_DELAYS,
+        max_pending: int = C.WEBHOOK_UNMATCHED_MAX_PENDING,
+    ) -> None:
         self.journal = journal
+        self._retry_delays = tuple(retry_delays)
+        self._max_pending = max_pending
+        self._retries: set[asyncio.Task[bool]] = set()
+
+    @property
+    def pending(self) -> int:
+        """Unmatched deliveries still being retried."""
+        return len(self._retries)
 
     async def delivery(self, event: DeliveryEvent) -> bool:
         """Update the recipient row sent as ``event.message_id``; False if no row has that id."""
         if not event.message_id:
             return False
-        matched = bool(
+        if await self._record(event):
+            return True
+        if self._retry_delays and len(self._retries) < self._max_pending:
+            task = asyncio.create_task(self._retry(event), name="smsbridge-delivery-retry")
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
+        return False
+
+    async def _record(self, event: DeliveryEvent) -> bool:
+        assert event.message_id is not None
+        return bool(
             await _resolve(
                 self.journal.record_delivery(
                     event.provider,
@@ -73,37 +104,55 @@ class JournalSink:
                 )
             )
         )
-        if not matched:
-            logger.debug(
-                "delivery event for %s message %s matches no journaled recipient",
-                event.provider,
-                event.message_id,
-            )
-        return matched
+
+    async def _retry(self, event: DeliveryEvent) -> bool:
+        try:
+            for delay in self._retry_delays:
+                await asyncio.sleep(delay)
+                if await self._record(event):
+                    return True
+        except Exception:  # a background task: log, never raise into the void
+            logger.exception("recording a delayed delivery event in the journal failed")
+            return False
+        logger.debug(
+            "delivery event for %s message %s matches no journaled recipient",
+            event.provider,
+            event.message_id,
+        )
+        return False
+
+    async def settle(self) -> None:
+        """Wait until every retried delivery has matched a recipient or given up."""
+        while self._retries:
+            await asyncio.gather(*self._retries, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop retrying unmatched deliveries."""
+        for task in self._retries:
+            task.cancel()
+        await asyncio.gather(*self._retries, return_exceptions=True)
 
     async def opt_out(self, event: OptOutEvent) -> None:
-        if event.opted_out:
-            source = f"{event.provider}:{event.source}"
-            await _resolve(self.journal.suppress(event.phone, reason="opted_out", source=source))
-            logger.info("suppressed %s (%s opt-out)", mask(event.phone), source)
-        else:
-            await _resolve(self.journal.unsuppress(event.phone))
-            logger.info("unsuppressed %s (%s opt-in)", mask(event.phone), event.provider)
+        source = f"{event.provider}:{event.source}"
+        try:
+            if event.opted_out:
+                await _resolve(
+                    self.journal.suppress(event.phone, reason="opted_out", source=source)
+                )
+            else:
+                await _resolve(self.journal.unsuppress(event.phone))
+        except InvalidPhoneNumber:  # a short code or garbage: nothing we could text anyway
+            logger.warning("ignored a %s opt-out/in for an invalid number", source)
+            return
+        verb = "suppressed" if event.opted_out else "unsuppressed"
+        logger.info("%s %s (%s)", verb, mask(event.phone), source)
 
     async def mark_event_seen(self, event_id: str) -> bool:
         return bool(await _resolve(self.journal.mark_event_seen(event_id)))
 
     async def forget_event(self, event_id: str) -> None:
         """Undo ``mark_event_seen`` after a failed handler so the provider's retry is applied."""
-        forget = getattr(self.journal, "forget_event", None)
-        if forget is None:
-            logger.warning(
-                "webhook event %s failed but the journal cannot forget it; "
-                "a retry of it will be treated as a duplicate",
-                event_id,
-            )
-            return
-        await _resolve(forget(event_id))
+        await _resolve(self.journal.forget_event(event_id))
 
 
 _Key = tuple[str, str]

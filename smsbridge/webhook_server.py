@@ -98,6 +98,7 @@ class WebhookReceiver:
         self.app = web.Application(client_max_size=max_body_bytes)
         self.app.router.add_post(TEXTUS_PATH, self._textus)
         self.app.router.add_post(f"{trackdrive_webhooks.PATH_PREFIX}/{{token}}", self._trackdrive)
+        self.app.on_cleanup.append(self._cleanup)
 
     def __repr__(self) -> str:  # the secrets and the path token stay out of reprs and logs
         return (
@@ -144,6 +145,9 @@ class WebhookReceiver:
     def trackdrive_webhook_url(self, public_base_url: str) -> str:
         """The ``delivery_webhook_url`` to send with TrackDrive messages."""
         return trackdrive_webhooks.delivery_webhook_url(public_base_url, self._token)
+
+    async def _cleanup(self, _app: web.Application) -> None:
+        await self.router.aclose()
 
     async def _textus(self, request: web.Request) -> web.Response:
         secrets = tuple(self._textus_secrets)

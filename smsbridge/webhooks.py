@@ -234,6 +234,20 @@ class EventRouter:
             applied += 1
         return applied
 
+    @property
+    def journal_sink(self) -> JournalSink | None:
+        return self._sink
+
+    async def settle(self) -> None:
+        """Wait until deliveries that beat their journal row have been recorded or given up."""
+        if self._sink is not None:
+            await self._sink.settle()
+
+    async def aclose(self) -> None:
+        """Stop background work (retries of deliveries not yet matched in the journal)."""
+        if self._sink is not None:
+            await self._sink.aclose()
+
     async def _apply(self, event: Event) -> None:
         if isinstance(event, DeliveryEvent):
             if self._sink is not None:

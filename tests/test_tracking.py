@@ -200,3 +200,38 @@ async def test_journal_sink_suppresses_and_unsuppresses_on_opt_events() -> None:
     assert journal.suppressed == {"+13035551234": "textus:keyword"}
     await sink.opt_out(OptOutEvent(provider="textus", phone="+13035551234", opted_out=False))
     assert journal.suppressed == {}
+
+
+async def test_a_delivery_that_beats_its_journal_row_is_retried_until_it_matches() -> None:
+    journal = SyncJournal(set())
+    sink = JournalSink(journal, retry_delays=(0.01, 0.01, 0.01))
+    assert not await sink.delivery(event(DeliveryStatus.DELIVERED))
+    assert sink.pending == 1
+    journal.known_ids.add("/messages/a1")  # the dispatcher's write lands
+    await sink.settle()
+    assert sink.pending == 0
+    assert [d[1] for d in journal.deliveries] == ["/messages/a1", "/messages/a1"]
+
+
+async def test_unmatched_retries_are_bounded_give_up_and_stop_on_close() -> None:
+    journal = SyncJournal(set())
+    sink = JournalSink(journal, retry_delays=(0.01,), max_pending=1)
+    await sink.delivery(event(DeliveryStatus.DELIVERED, message_id="/messages/1"))
+    await sink.delivery(event(DeliveryStatus.DELIVERED, message_id="/messages/2"))
+    assert sink.pending == 1  # the second one was not queued: the bound holds
+    await sink.settle()
+    assert len(journal.deliveries) == 3  # 2 first tries + 1 retry, then it gave up
+    slow = JournalSink(journal, retry_delays=(60.0,))
+    await slow.delivery(event(DeliveryStatus.DELIVERED, message_id="/messages/3"))
+    await slow.aclose()
+    assert slow.pending == 0
+
+
+async def test_opt_out_of_an_unparseable_number_is_ignored_not_fatal(tmp_path: Any) -> None:
+    from smsbridge.journal import Journal
+
+    with Journal(tmp_path / "j.sqlite") as journal:
+        sink = JournalSink(journal)
+        await sink.opt_out(OptOutEvent(provider="textus", phone="12345"))
+        await sink.opt_out(OptOutEvent(provider="textus", phone="+13035551234"))
+        assert journal.suppressed() == {"+13035551234"}

@@ -144,3 +144,66 @@ async def test_opt_out_events_reach_the_opt_out_handler() -> None:
     event = OptOutEvent(provider="textus", phone="+13035551234", event_id="o1")
     await router.dispatch([event, event])
     assert seen == [event]
+
+
+# --- with the real SQLite journal ------------------------------------------------------------
+
+
+async def test_replays_after_a_restart_are_ignored_through_the_journal(tmp_path: Any) -> None:
+    from smsbridge.journal import Journal
+
+    seen: list[DeliveryEvent] = []
+    with Journal(tmp_path / "j.sqlite") as journal:
+        assert await EventRouter(on_delivery=seen.append, journal=journal).dispatch([delivered()])
+    with Journal(tmp_path / "j.sqlite") as journal:  # a new process, empty memory
+        router = EventRouter(on_delivery=seen.append, journal=journal)
+        assert await router.dispatch([delivered(), delivered("d2")]) == 1
+        await router.aclose()
+    assert [e.event_id for e in seen] == ["d1", "d2"]
+
+
+async def test_failed_handler_is_forgotten_by_the_journal_so_the_retry_applies(
+    tmp_path: Any,
+) -> None:
+    from smsbridge.journal import Journal
+
+    calls: list[str | None] = []
+
+    def flaky(event: DeliveryEvent) -> None:
+        calls.append(event.event_id)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+
+    with Journal(tmp_path / "j.sqlite") as journal:
+        router = EventRouter(on_delivery=flaky, journal=journal)
+        with pytest.raises(RuntimeError):
+            await router.dispatch([delivered()])
+        assert journal.mark_event_seen("d1")  # the id was released in the journal too
+        journal.forget_event("d1")
+        assert await router.dispatch([delivered()]) == 1
+        await router.aclose()
+    assert calls == ["d1", "d1"]
+
+
+async def test_stop_and_start_keywords_update_the_journal_suppression_list(
+    tmp_path: Any,
+) -> None:
+    from smsbridge.journal import Journal
+
+    with Journal(tmp_path / "j.sqlite") as journal:
+        router = EventRouter(journal=journal)
+        await router.dispatch([inbound("stop")])
+        assert journal.is_suppressed("+13035551234")
+        assert await router.dispatch([inbound("STOP")]) == 0  # same delivery id: a replay
+        start = InboundMessage(
+            provider="textus",
+            message_id="/m/2",
+            sender="+13035551234",
+            body="START",
+            event_id="d-in2",
+        )
+        await router.dispatch([start])
+        assert not journal.is_suppressed("+13035551234")
+        opt = OptOutEvent(provider="textus", phone="+13035551234", event_id="o1")
+        await router.dispatch([opt])
+        assert journal.suppressed() == {"+13035551234"}
