@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -31,11 +31,18 @@ def parse_datetime(value: Any) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
-    for fmt in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M %z"):
+    for fmt in ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%d %H:%M %z"):
         try:
             return datetime.strptime(text, fmt)
         except ValueError:
             continue
+    # strptime's %Z yields a naive datetime (and accepts the machine's local zone names too),
+    # so only the unambiguous UTC/GMT suffixes are read, as aware UTC.
+    if text.endswith((" UTC", " GMT")):
+        try:
+            return datetime.strptime(text[:-4], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            return None
     return None
 
 
