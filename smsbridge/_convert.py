@@ -85,9 +85,14 @@ def _parse_str(value: Any) -> str:
 converter.register_structure_hook(str, lambda value, _: _parse_str(value))
 
 
+_SEQUENCE_ORIGINS = (tuple, list, set, frozenset)
+
+
 def _structure_field(value: Any, type_: Any) -> Any:
     if value is None:
         return None
+    if isinstance(value, str) and typing.get_origin(type_) in _SEQUENCE_ORIGINS:
+        return value  # a string where a list is expected: keep it, not its characters
     try:
         return converter.structure(value, type_)
     except (cattrs.BaseValidationError, TypeError, ValueError, AttributeError):
