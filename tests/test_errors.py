@@ -1,0 +1,131 @@
+"""The one error tree: classes, status mapping, and messages built from any error body."""
+
+from __future__ import annotations
+
+import pytest
+
+from smsbridge import errors as E
+
+
+def test_the_tree_matches_the_design():
+    assert issubclass(E.ConfigurationError, E.SmsBridgeError)
+    for cls in (E.InvalidPhoneNumber, E.InvalidMessage, E.AttachmentError):
+        assert issubclass(cls, E.ValidationError)
+        assert issubclass(cls, ValueError)  # bad input is a ValueError for plain Python code too
+    for cls in (E.BadRequestError, E.AuthenticationError, E.PermissionDeniedError,
+                E.NotFoundError, E.ConflictError, E.UnprocessableError, E.RateLimitError,
+                E.ServerError):
+        assert issubclass(cls, E.APIError)
+    assert issubclass(E.ConnectError, E.TransportError)
+    assert issubclass(E.TimeoutError, E.TransportError)
+    assert E.RequestTimeoutError is E.TimeoutError
+    assert issubclass(E.DeliveryUnknownError, E.SmsBridgeError)
+    assert not issubclass(E.DeliveryUnknownError, E.APIError)
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, E.BadRequestError), (401, E.AuthenticationError), (403, E.PermissionDeniedError),
+        (404, E.NotFoundError), (409, E.ConflictError), (422, E.UnprocessableError),
+        (429, E.RateLimitError), (500, E.ServerError), (503, E.ServerError),
+        (599, E.ServerError), (418, E.APIError), (410, E.APIError),
+    ],
+)
+def test_error_class_for_status(status, cls):
+    assert E.error_class_for_status(status) is cls
+
+
+def test_api_error_from_response_builds_message_flags_and_field_errors():
+    body = {"hydra:title": "Unprocessable Entity", "errors": {"to": ["is invalid"]}}
+    error = E.api_error_from_response(provider="textus", status=422, body=body,
+                                      request_id="r-1")
+    assert isinstance(error, E.UnprocessableError)
+    assert error.message == "textus: Unprocessable Entity — fix the fields named in field_errors"
+    assert str(error) == error.message + " (HTTP 422, request id r-1)"
+    assert error.field_errors == {"to": ["is invalid"]}
+    assert error.body is body
+    assert (error.retryable, error.may_have_been_sent) == (False, False)
+
+
+@pytest.mark.parametrize(("status", "retryable"), [(429, True), (500, True), (502, True),
+                                                   (400, False), (404, False)])
+def test_only_429_and_5xx_are_retryable(status, retryable):
+    error = E.api_error_from_response(provider="p", status=status, body=None, request_id=None)
+    assert error.retryable is retryable
+
+
+def test_rate_limit_error_keeps_retry_after_and_5xx_hint():
+    error = E.api_error_from_response(provider="p", status=429, body=None, request_id=None,
+                                      retry_after=7.5)
+    assert isinstance(error, E.RateLimitError) and error.retry_after == 7.5
+    server = E.api_error_from_response(provider="p", status=503, body="", request_id=None)
+    assert str(server) == "p: HTTP 503 — the provider failed; try again later (HTTP 503)"
+
+
+def test_explicit_cls_and_detail_override_the_defaults():
+    error = E.api_error_from_response(provider="p", status=422, body={"message": "x"},
+                                      request_id=None, cls=E.ConflictError, detail="custom")
+    assert type(error) is E.ConflictError
+    assert error.message.startswith("p: custom")
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"message": "  plain message "}, "plain message"),
+        ({"error": "err", "message": "msg"}, "msg"),
+        ({"hydra:title": "T", "hydra:description": "D"}, "D"),
+        ({"title": "Only title"}, "Only title"),
+        ({"errors": {"to": ["a", "b"], "base": "c"}}, "to: a, b; base: c"),
+        ({"errors": ["x", "y"]}, "x; y"),
+        ({"errors": "flat"}, "flat"),
+        ({"message": "", "other": 1}, None),
+        ("<html><head><TITLE> 502 Bad Gateway </TITLE></head></html>", "502 Bad Gateway"),
+        ("<html><body>oops</body></html>", "the provider returned an HTML error page"),
+        ("  upstream\n  connect   error ", "upstream connect error"),
+        ("", None),
+        (None, None),
+        (42, None),
+    ],
+)
+def test_describe_body_reads_any_shape(body, expected):
+    assert E.describe_body(body) == expected
+
+
+def test_describe_body_caps_length():
+    assert len(E.describe_body({"message": "x" * 1000})) == 300
+    assert len(E.describe_body("y" * 1000)) == 200
+
+
+def test_field_errors_of_only_reads_a_mapping():
+    assert E.field_errors_of({"errors": {"a": ["b"]}}) == {"a": ["b"]}
+    assert E.field_errors_of({"errors": ["b"]}) == {}
+    assert E.field_errors_of("text") == {}
+
+
+def test_api_error_repr_and_str_leave_out_the_body():
+    error = E.NotFoundError("p: gone", provider="p", status=404, body={"token": "SECRET"})
+    assert "SECRET" not in repr(error) and "SECRET" not in str(error)
+    assert repr(error) == ("NotFoundError(provider='p', status=404, message='p: gone', "
+                           "request_id=None)")
+    assert str(E.APIError("no status", provider="p")) == "no status"
+
+
+def test_delivery_unknown_error_exposes_its_cause():
+    cause = E.ServerError("p: boom", provider="p", status=502, request_id="r-2")
+    error = E.DeliveryUnknownError("p: unknown", provider="p", cause=cause)
+    assert error.cause is cause
+    assert (error.status, error.request_id) == (502, "r-2")
+    assert error.may_have_been_sent is True
+    timeout = E.DeliveryUnknownError("p: unknown", provider="p",
+                                     cause=E.TimeoutError("t", provider="p"))
+    assert timeout.status is None
+
+
+def test_transport_and_validation_errors_carry_their_flags():
+    error = E.TimeoutError("t", provider="p", retryable=True, may_have_been_sent=True)
+    assert (error.provider, error.retryable, error.may_have_been_sent) == ("p", True, True)
+    invalid = E.InvalidPhoneNumber("bad", masked_number="+1303*****34", reason="invalid_number")
+    assert (invalid.masked_number, invalid.reason) == ("+1303*****34", "invalid_number")
+    assert E.SmsBridgeError().may_have_been_sent is False

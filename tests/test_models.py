@@ -1,0 +1,108 @@
+"""Core models: frozen, converters on the way in, tolerant enums, masked reprs."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from smsbridge import (
+    Attachment,
+    BatchReceipt,
+    DeliveryStatus,
+    InvalidMessage,
+    Message,
+    Outcome,
+    OutcomeStatus,
+    Receipt,
+    Recipient,
+)
+
+
+def test_message_to_accepts_a_number_a_recipient_or_a_list_of_both():
+    assert Message(to="+13035551234").to == (Recipient("+13035551234"),)
+    ann = Recipient("+17205550123", variables={"name": "Ann"})
+    assert Message(to=ann).to == (ann,)
+    assert Message(to=["+13035551234", ann]).to == (Recipient("+13035551234"), ann)
+    assert Message(to=(n for n in ["+13035551234"])).to == (Recipient("+13035551234"),)
+
+
+@pytest.mark.parametrize("bad", [42, [42], [None], [{"phone": "+1"}]])
+def test_message_to_rejects_other_types(bad):
+    with pytest.raises(TypeError):
+        Message(to=bad)
+
+
+def test_message_is_frozen_and_its_mappings_are_read_only():
+    message = Message(to="+13035551234", body="hi", options={"a": 1},
+                      attachments=[Attachment("https://x/y.png", "image/png")])
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        message.body = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        message.options["a"] = 2  # type: ignore[index]
+    assert isinstance(message.attachments, tuple)
+    assert message.attachments[0].size is None
+    recipient = Recipient("+13035551234", variables={"n": 1})
+    with pytest.raises(TypeError):
+        recipient.variables["n"] = 2  # type: ignore[index]
+
+
+def test_options_are_copied_not_shared():
+    source = {"a": 1}
+    message = Message(to="+13035551234", options=source)
+    source["a"] = 2
+    assert message.options["a"] == 1
+    assert Message(to="+13035551234").options == {}
+
+
+def test_recipient_property_needs_exactly_one():
+    assert Message(to="+13035551234").recipient.phone == "+13035551234"
+    for to in ([], ["+13035551234", "+17205550123"]):
+        with pytest.raises(InvalidMessage, match="Dispatcher"):
+            _ = Message(to=to).recipient
+
+
+def test_recipient_repr_masks_the_number_and_hides_variable_values():
+    text = repr(Recipient("+13035551234", variables={"name": "Ann Lee"}))
+    assert text == "Recipient(phone='+1303*****34', variables=['name'])"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("delivered", DeliveryStatus.DELIVERED),
+        (" Delivered ", DeliveryStatus.DELIVERED),
+        ("QUEUED", DeliveryStatus.QUEUED),
+        ("brand-new-state", DeliveryStatus.UNKNOWN),
+        (None, DeliveryStatus.UNKNOWN),
+        (42, DeliveryStatus.UNKNOWN),
+        (DeliveryStatus.SENT, DeliveryStatus.SENT),
+    ],
+)
+def test_delivery_status_parse_never_raises(raw, expected):
+    assert DeliveryStatus.parse(raw) is expected
+
+
+def test_status_enums_are_strings_and_know_final_states():
+    assert str(DeliveryStatus.DELIVERED) == "delivered"
+    assert DeliveryStatus.DELIVERED == "delivered"
+    assert {s for s in DeliveryStatus if s.is_final} == {
+        DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.RECEIVED}
+    assert OutcomeStatus.parse("Skipped") is OutcomeStatus.SKIPPED
+    assert OutcomeStatus.parse("later") is OutcomeStatus.UNKNOWN
+
+
+def test_receipts_keep_raw_out_of_repr_and_batches_state_no_ids():
+    receipt = Receipt(provider="p", message_id="m", status=DeliveryStatus.ACCEPTED,
+                      to="+13035551234", raw={"secretish": "x"})
+    assert "secretish" not in repr(receipt)
+    batch = BatchReceipt(provider="p", to=("+13035551234",), http_status=202)
+    assert batch.message_ids is None
+
+
+def test_outcome_exposes_the_phone_and_ignores_the_exception_in_equality():
+    recipient = Recipient("+13035551234")
+    first = Outcome(recipient=recipient, status=OutcomeStatus.FAILED, exception=ValueError("a"))
+    second = Outcome(recipient=recipient, status=OutcomeStatus.FAILED, exception=ValueError("b"))
+    assert first.phone == "+13035551234"
+    assert first == second
+    assert "ValueError" not in repr(first)

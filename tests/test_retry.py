@@ -1,0 +1,105 @@
+"""RetryPolicy math, the sent / not-sent classification, and every Retry-After form."""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+
+import pytest
+from multidict import CIMultiDict
+
+from smsbridge import _retry
+from smsbridge._retry import NO_RETRIES, RetryPolicy, SendState, classify, parse_retry_after
+from smsbridge.errors import (
+    ConnectError,
+    RateLimitError,
+    ServerError,
+    TimeoutError,
+    ValidationError,
+)
+
+POLICY = RetryPolicy(max_retries=3, initial_backoff=0.5, max_backoff=3.0, max_retry_after=60.0)
+
+
+def server_error() -> ServerError:
+    return ServerError("boom", provider="p", status=500, retryable=True)
+
+
+@pytest.mark.parametrize(("retry", "base"), [(1, 0.5), (2, 1.0), (3, 2.0), (4, 3.0), (10, 3.0)])
+def test_backoff_is_exponential_capped_and_jittered_between_half_and_full(
+    monkeypatch, retry, base
+):
+    monkeypatch.setattr(_retry.random, "random", lambda: 0.0)
+    assert POLICY.backoff(retry) == pytest.approx(base * 0.5)
+    monkeypatch.setattr(_retry.random, "random", lambda: 0.999999)
+    assert POLICY.backoff(retry) == pytest.approx(base, rel=1e-5)
+
+
+def test_backoff_without_patching_stays_in_range():
+    for _ in range(200):
+        assert 0.25 <= POLICY.backoff(1) <= 0.5
+
+
+def test_retryable_errors_are_retried_up_to_max_retries():
+    error = ConnectError("refused", provider="p", retryable=True)
+    delays = [POLICY.delay_for(error, n, idempotent=False) for n in (1, 2, 3, 4)]
+    assert all(d is not None and d > 0 for d in delays[:3])
+    assert delays[3] is None
+
+
+def test_non_retryable_errors_are_never_retried():
+    error = ValidationError("bad")
+    assert POLICY.delay_for(error, 1, idempotent=True) is None
+
+
+def test_an_error_that_may_have_been_sent_is_retried_only_when_idempotent():
+    timeout = TimeoutError("slow", provider="p", retryable=True, may_have_been_sent=True)
+    assert POLICY.delay_for(timeout, 1, idempotent=False) is None
+    assert POLICY.delay_for(timeout, 1, idempotent=True) is not None
+    assert POLICY.delay_for(server_error(), 1, idempotent=True) is not None
+
+
+def test_rate_limit_honours_retry_after_up_to_the_cap():
+    def limited(retry_after):
+        return RateLimitError("slow down", provider="p", status=429, retry_after=retry_after)
+
+    assert POLICY.delay_for(limited(12.5), 1, idempotent=False) == 12.5
+    assert POLICY.delay_for(limited(0.0), 1, idempotent=False) == 0.0
+    assert POLICY.delay_for(limited(61.0), 1, idempotent=False) is None  # reported instead
+    assert 0.25 <= POLICY.delay_for(limited(None), 1, idempotent=False) <= 0.5
+
+
+def test_no_retries_policy_never_retries():
+    assert NO_RETRIES.delay_for(server_error(), 1, idempotent=True) is None
+
+
+def test_classify_splits_not_sent_from_unknown():
+    assert classify(ConnectError("x", provider="p", retryable=True)) is SendState.NOT_SENT
+    assert classify(RateLimitError("x", provider="p")) is SendState.NOT_SENT
+    unknown = TimeoutError("x", provider="p", may_have_been_sent=True)
+    assert classify(unknown) is SendState.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "5"}, 5.0),
+        ({"Retry-After": "1.5"}, 1.5),
+        ({"retry-after": "7"}, 7.0),
+        ({"Retry-After": "-3"}, 0.0),
+        ({"retry-after-ms": "250", "Retry-After": "9"}, 0.25),
+        ({"retry-after-ms": "junk", "Retry-After": "9"}, 9.0),
+        ({"Retry-After": "soon"}, None),
+        ({"Retry-After": ""}, None),
+        ({}, None),
+    ],
+)
+def test_parse_retry_after_seconds_and_milliseconds(headers, expected):
+    assert parse_retry_after(CIMultiDict(headers)) == expected
+
+
+def test_parse_retry_after_http_dates():
+    future = formatdate(time.time() + 30, usegmt=True)
+    assert 28.0 <= parse_retry_after(CIMultiDict({"Retry-After": future})) <= 30.5
+    past = formatdate(time.time() - 30, usegmt=True)
+    assert parse_retry_after(CIMultiDict({"Retry-After": past})) == 0.0
