@@ -1,0 +1,113 @@
+"""A bulk job through the Dispatcher with a journal, the sandbox firing delivery webhooks at
+the receiver on a real port, and the journal ending with the sandbox's delivered/failed counts;
+opt-outs (keyword or API) followed by a job that skips the number."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from smsbridge import Dispatcher, Message
+from smsbridge.models import DeliveryStatus, OutcomeStatus
+from smsbridge.providers.textus import TextUsProvider
+from smsbridge.providers.trackdrive import TrackDriveProvider
+
+if TYPE_CHECKING:
+    from conftest import Stack  # tests/webhooks/conftest.py
+
+NUMBERS = [f"+1720555{n:04d}" for n in range(1000, 1040)]
+FAST = 1000.0  # messages per second: no pacing against the sandbox
+
+
+def textus(stack: Stack) -> TextUsProvider:
+    sb = stack.sandbox
+    # The sandbox enforces no rate limit; TextUs's real one (1000 per 5 minutes, paced evenly
+    # by default) would make a 40-message job take 12 s.
+    return TextUsProvider(
+        sb.textus_token, sb.textus_account, base_url=sb.textus_url, rate_limiter=None
+    )
+
+
+def trackdrive(stack: Stack) -> TrackDriveProvider:
+    sb = stack.sandbox
+    return TrackDriveProvider(
+        sb.trackdrive_public_key,
+        sb.trackdrive_private_key,
+        sb.trackdrive_subdomain,
+        base_url=sb.trackdrive_url,
+        delivery_webhook_url=stack.receiver.trackdrive_webhook_url(stack.url),
+    )
+
+
+async def wire_textus(stack: Stack, provider: TextUsProvider) -> None:
+    hook = await provider.integrations.create_webhook(stack.receiver.textus_webhook_url(stack.url))
+    assert hook.webhook_secret
+    stack.receiver.add_textus_secret(hook.webhook_secret)
+
+
+def sandbox_truth(stack: Stack, provider: str) -> dict[str, str]:
+    """message id -> final state, as the sandbox settled it."""
+    if provider == "textus":
+        return {m.iri: m.state for m in stack.sandbox.textus.messages.values()}
+    return {str(m.id): m.status for m in stack.sandbox.trackdrive.text_messages.values()}
+
+
+@pytest.mark.parametrize("provider_name", ["textus", "trackdrive"])
+async def test_bulk_job_journal_ends_with_the_delivered_and_failed_counts(
+    stack: Stack, provider_name: str
+) -> None:
+    provider: Any = textus(stack) if provider_name == "textus" else trackdrive(stack)
+    async with provider:
+        if provider_name == "textus":
+            await wire_textus(stack, provider)
+        dispatcher = Dispatcher(provider, journal=stack.journal, concurrency=8, rate_limit=FAST)
+        report = await dispatcher.send(Message(to=NUMBERS, body="Your code is ready"))
+    assert report.sent == len(NUMBERS)
+    await stack.settle()
+
+    truth = sandbox_truth(stack, provider_name)
+    expected = Counter(truth.values())
+    assert expected["delivered"] and expected["failed"]  # the seeded sandbox fails ~30%
+    summary = stack.journal.report(report.job_id)
+    assert summary.delivered == expected["delivered"]
+    assert summary.delivery_failed == expected["failed"]
+    assert summary.awaiting == 0
+    # Each journaled recipient carries the status of its own message, not just the right totals.
+    for entry in summary.entries():
+        assert entry.message_id is not None
+        assert entry.delivery_status == DeliveryStatus(truth[entry.message_id])
+
+
+async def test_without_verified_webhooks_every_sent_message_stays_awaiting(stack: Stack) -> None:
+    stack.receiver.add_textus_secret("textus-a-stale-secret")
+    async with textus(stack) as provider:
+        await provider.integrations.create_webhook(stack.receiver.textus_webhook_url(stack.url))
+        dispatcher = Dispatcher(provider, journal=stack.journal, rate_limit=FAST)
+        report = await dispatcher.send(Message(to=NUMBERS[:5], body="Hi"))
+    await stack.settle()
+    summary = stack.journal.report(report.job_id)
+    assert (summary.delivered, summary.delivery_failed, summary.awaiting) == (0, 0, 5)
+
+
+@pytest.mark.parametrize("how", ["keyword", "api"])
+async def test_opt_out_then_a_job_skips_that_number(stack: Stack, how: str) -> None:
+    opted = NUMBERS[7]
+    async with textus(stack) as provider:
+        await wire_textus(stack, provider)
+        if how == "keyword":
+            stack.sandbox.textus.receive(opted, "Stop")
+        else:
+            await provider.opt_outs.create(opted)
+        await stack.settle()
+        assert stack.journal.is_suppressed(opted)
+
+        dispatcher = Dispatcher(provider, journal=stack.journal, rate_limit=FAST)
+        report = await dispatcher.send(Message(to=NUMBERS[:10], body="Weekly offer"))
+    by_phone = {o.phone: o for o in report.outcomes}
+    assert by_phone[opted].status is OutcomeStatus.SKIPPED
+    assert by_phone[opted].reason == "opted_out"
+    assert report.sent == 9
+    sends = stack.sandbox.accepted_numbers("textus", route="textus.send")
+    assert opted not in sends and len(sends) == 9
