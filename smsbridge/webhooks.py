@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -20,7 +21,7 @@ import attrs
 
 from . import _constants as C
 from ._logging import logger
-from .errors import ConfigurationError, InvalidPhoneNumber
+from .errors import ConfigurationError, InvalidPhoneNumber, WebhookPayloadError
 from .models import _EMPTY, DeliveryEvent, InboundMessage, OptOutEvent
 from .phone import normalize
 from .tracking import DeliveryTracker, JournalLike, JournalSink
@@ -80,6 +81,34 @@ def parse_webhook(
     module = importlib.import_module(module_name)
     result: list[Event] = module.parse_request(body, headers or {}, secrets=secrets)
     return result
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header from a case-insensitive mapping, or from a plain dict with any key case."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+
+
+def json_object(text: bytes | str, what: str) -> Mapping[str, Any]:
+    """Parse a webhook body that must be a JSON object; WebhookPayloadError otherwise."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise WebhookPayloadError(f"the {what} webhook body is not valid JSON") from None
+    if not isinstance(data, Mapping):
+        raise WebhookPayloadError(f"the {what} webhook body is not a JSON object")
+    return data
+
+
+def text_or_none(value: Any) -> str | None:
+    """A scalar payload value as stripped text; None for missing, empty, objects and lists."""
+    if value is None or isinstance(value, Mapping | list | bool):
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def e164_or_raw(number: object) -> str | None:

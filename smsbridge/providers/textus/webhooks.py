@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..._convert import parse_datetime
 from ...errors import WebhookPayloadError, WebhookSignatureError
 from ...models import Attachment, DeliveryEvent, DeliveryStatus, InboundMessage, OptOutEvent
-from ...webhooks import Event, WebhookEvent, e164_or_raw
+from ...webhooks import Event, WebhookEvent, e164_or_raw, header, json_object, text_or_none
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -30,7 +29,6 @@ __all__ = [
 
 PROVIDER = "textus"
 SIGNATURE_HEADER = "X-TextUs-Signature"
-_SIGNATURE_HEADER_LOWER = SIGNATURE_HEADER.lower()
 
 # The webhook action decides the status; the message's own deliveryState is kept as raw_status.
 _DELIVERY_ACTIONS = {
@@ -69,16 +67,6 @@ def verify_signature(raw_body: bytes, header: str | None, secrets: Sequence[str]
     return matched
 
 
-def _signature_header(headers: Mapping[str, str]) -> str | None:
-    value = headers.get(SIGNATURE_HEADER)
-    if value is not None:
-        return value
-    for key, item in headers.items():  # a plain dict from a framework that lower-cases names
-        if key.lower() == _SIGNATURE_HEADER_LOWER:
-            return item
-    return None
-
-
 def parse_request(
     body: bytes, headers: Mapping[str, str], *, secrets: Sequence[str]
 ) -> list[Event]:
@@ -93,27 +81,14 @@ def parse_request(
             "no TextUs webhook secret is configured; pass the integration's webhookSecret "
             "(textus.integrations.create_webhook() returns it) as textus_secrets"
         )
-    header = _signature_header(headers)
-    if not header:
+    signature = header(headers, SIGNATURE_HEADER)
+    if not signature:
         raise WebhookSignatureError(f"the {SIGNATURE_HEADER} header is missing")
-    if not verify_signature(body, header, secrets):
+    if not verify_signature(body, signature, secrets):
         raise WebhookSignatureError(
             f"the {SIGNATURE_HEADER} header does not match the body; check the webhook secret"
         )
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise WebhookPayloadError("the TextUs webhook body is not valid JSON") from None
-    if not isinstance(payload, Mapping):
-        raise WebhookPayloadError("the TextUs webhook body is not a JSON object")
-    return [parse_payload(payload)]
-
-
-def _str(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    text = str(value).strip()
-    return text or None
+    return [parse_payload(json_object(body, "TextUs"))]
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -126,7 +101,7 @@ def _normal_action(action: str) -> str:
 
 def parse_payload(payload: Mapping[str, Any]) -> Event:
     """Turn one (already verified) TextUs webhook payload into a normalised event."""
-    action = _str(payload.get("action")) or ""
+    action = text_or_none(payload.get("action")) or ""
     normal = _normal_action(action)
     if (
         payload.get("@type") == "OptOutWebhookDelivery"
@@ -141,8 +116,8 @@ def parse_payload(payload: Mapping[str, Any]) -> Event:
         return _delivery(payload, status, normal)
     return WebhookEvent(
         provider=PROVIDER,
-        action=action or _str(payload.get("@type")) or "unknown",
-        event_id=_str(payload.get("id")),
+        action=action or text_or_none(payload.get("@type")) or "unknown",
+        event_id=text_or_none(payload.get("id")),
         occurred_at=parse_datetime(payload.get("timestamp")),
         raw=payload,
     )
@@ -151,17 +126,17 @@ def parse_payload(payload: Mapping[str, Any]) -> Event:
 def _delivery(payload: Mapping[str, Any], status: DeliveryStatus, action: str) -> DeliveryEvent:
     message = _mapping(payload.get("message"))
     conversation = _mapping(payload.get("conversation"))
-    raw_status = _str(message.get("deliveryState")) or _str(message.get("status"))
+    raw_status = text_or_none(message.get("deliveryState")) or text_or_none(message.get("status"))
     return DeliveryEvent(
         provider=PROVIDER,
-        message_id=_str(message.get("id")),
+        message_id=text_or_none(message.get("id")),
         status=status,
         raw_status=raw_status or action.removeprefix("message."),
         occurred_at=parse_datetime(message.get("latestEventAt"))
         or parse_datetime(payload.get("timestamp")),
         to=e164_or_raw(conversation.get("phoneNumber") or message.get("to")),
-        error_code=_str(message.get("errorCode") or message.get("error_code")),
-        event_id=_str(payload.get("id")),
+        error_code=text_or_none(message.get("errorCode") or message.get("error_code")),
+        event_id=text_or_none(payload.get("id")),
         raw=payload,
     )
 
@@ -170,13 +145,14 @@ def _attachments(message: Mapping[str, Any]) -> list[Attachment]:
     members = _mapping(message.get("attachments")).get("members")
     out = []
     for item in members if isinstance(members, list) else ():
-        url = _str(_mapping(item).get("url"))
+        url = text_or_none(_mapping(item).get("url"))
         if url:
             size = item.get("size")
             out.append(
                 Attachment(
                     url=url,
-                    content_type=_str(item.get("contentType")) or "application/octet-stream",
+                    content_type=text_or_none(item.get("contentType"))
+                    or "application/octet-stream",
                     size=size if isinstance(size, int) else None,
                 )
             )
@@ -186,18 +162,20 @@ def _attachments(message: Mapping[str, Any]) -> list[Attachment]:
 def _inbound(payload: Mapping[str, Any]) -> InboundMessage:
     message = _mapping(payload.get("message"))
     conversation = _mapping(payload.get("conversation"))
-    conversation_id = _str(conversation.get("id")) or _str(message.get("conversation"))
+    conversation_id = text_or_none(conversation.get("id")) or text_or_none(
+        message.get("conversation")
+    )
     body = message.get("body")
     return InboundMessage(
         provider=PROVIDER,
-        message_id=_str(message.get("id")),
+        message_id=text_or_none(message.get("id")),
         sender=e164_or_raw(conversation.get("phoneNumber") or message.get("from")),
         body=body if isinstance(body, str) else "",
         to=e164_or_raw(conversation.get("accountPhoneNumber")),
         received_at=parse_datetime(message.get("displayTimestamp"))
         or parse_datetime(payload.get("timestamp")),
         conversation_id=conversation_id,
-        event_id=_str(payload.get("id")),
+        event_id=text_or_none(payload.get("id")),
         attachments=_attachments(message),
         raw=payload,
     )
@@ -205,7 +183,7 @@ def _inbound(payload: Mapping[str, Any]) -> InboundMessage:
 
 def _opt_out(payload: Mapping[str, Any], action: str) -> OptOutEvent:
     record = _mapping(payload.get("optOut"))
-    kind = _normal_action(_str(record.get("type")) or "")
+    kind = _normal_action(text_or_none(record.get("type")) or "")
     opted_out = _OPT_TYPES.get(kind, _OPT_ACTIONS.get(action))
     if opted_out is None:
         raise WebhookPayloadError(
@@ -225,7 +203,7 @@ def _opt_out(payload: Mapping[str, Any], action: str) -> OptOutEvent:
         opted_out=opted_out,
         occurred_at=parse_datetime(record.get("createdAt"))
         or parse_datetime(payload.get("timestamp")),
-        event_id=_str(payload.get("id")),
+        event_id=text_or_none(payload.get("id")),
         source="webhook",
         raw=payload,
     )

@@ -10,7 +10,6 @@ in a form), the ``text_message`` fields mapped and every other field kept in ``r
 from __future__ import annotations
 
 import hmac
-import json
 import re
 import secrets as _secrets
 from collections.abc import Mapping, Sequence
@@ -23,7 +22,7 @@ from ... import _constants as C
 from ..._convert import parse_datetime
 from ...errors import ConfigurationError, WebhookPayloadError
 from ...models import DeliveryEvent
-from ...webhooks import Event, e164_or_raw
+from ...webhooks import Event, e164_or_raw, header, json_object, text_or_none
 from .models import delivery_status
 
 __all__ = [
@@ -92,10 +91,7 @@ def delivery_webhook_url(public_base_url: str, token: str) -> str:
 
 
 def _content_type(headers: Mapping[str, str]) -> str:
-    value = headers.get("Content-Type")
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-    return value.split(";", 1)[0].strip().lower()
+    return (header(headers, "Content-Type") or "").split(";", 1)[0].strip().lower()
 
 
 def _parse_form(text: str) -> dict[str, Any]:
@@ -118,13 +114,7 @@ def _decode(body: bytes, content_type: str) -> Mapping[str, Any]:
         raise WebhookPayloadError("the TrackDrive webhook body is not UTF-8 text") from None
     is_form = content_type == "application/x-www-form-urlencoded"
     if not is_form and (content_type.endswith("json") or text.lstrip().startswith(("{", "["))):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise WebhookPayloadError("the TrackDrive webhook body is not valid JSON") from None
-        if not isinstance(data, Mapping):
-            raise WebhookPayloadError("the TrackDrive webhook body is not a JSON object")
-        return data
+        return json_object(text, "TrackDrive")
     if not text.strip():
         raise WebhookPayloadError("the TrackDrive webhook body is empty")
     return _parse_form(text)
@@ -140,20 +130,13 @@ def parse_request(
     return [parse_payload(_decode(body, _content_type(headers)))]
 
 
-def _str(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list | bool):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 def parse_payload(data: Mapping[str, Any]) -> TrackDriveDeliveryEvent:
     """Map a text_message object (flat or wrapped in ``text_message``) to a delivery event."""
     wrapped = data.get("text_message")
     record = wrapped if isinstance(wrapped, Mapping) else data
-    message_id = _str(record.get("id"))
-    message_uuid = _str(record.get("message_uuid"))
-    raw_status = _str(record.get("status"))
+    message_id = text_or_none(record.get("id"))
+    message_uuid = text_or_none(record.get("message_uuid"))
+    raw_status = text_or_none(record.get("status"))
     if message_id is None and message_uuid is None:
         raise WebhookPayloadError(
             "the TrackDrive delivery webhook has neither an id nor a message_uuid"
@@ -169,11 +152,11 @@ def parse_payload(data: Mapping[str, Any]) -> TrackDriveDeliveryEvent:
         occurred_at=parse_datetime(record.get("updated_at"))
         or parse_datetime(record.get("created_at")),
         to=e164_or_raw(record.get("to")),
-        error_code=_str(record.get("error_code")),
+        error_code=text_or_none(record.get("error_code")),
         # No delivery id exists: a (message, status) pair happens once, so it identifies a replay.
         event_id=f"{PROVIDER}:{key}:{raw_status.lower()}",
         raw=data,
         message_uuid=message_uuid,
         sender=e164_or_raw(record.get("from")),
-        lead_id=_str(record.get("lead_id")),
+        lead_id=text_or_none(record.get("lead_id")),
     )
