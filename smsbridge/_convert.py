@@ -100,16 +100,21 @@ def _structure_field(value: Any, type_: Any) -> Any:
 
 
 # Values of these exact types pass through their hooks unchanged, so from_json skips the hook
-# (a measurable share of a send's CPU: a TextUs Message has about twenty such fields).
+# (a measurable share of a send's CPU: a TextUs Message has about twenty such fields). A field
+# typed ``Any`` keeps any value (cattrs' Any hook is the identity); ``object`` marks it.
 _PASS_THROUGH = (str, int, float, bool)
 _NONE_TYPE = type(None)
+_KEEP_ANY: type[Any] = object
 
 _Plan = tuple[list[tuple[str, str, Any, type[Any] | None]], bool]
 _plans: dict[type[Any], _Plan] = {}
 
 
 def _pass_through_type(type_: Any) -> type[Any] | None:
-    """``str`` for ``str`` or ``str | None`` (likewise int, float, bool); else None."""
+    """``str`` for ``str`` or ``str | None`` (likewise int, float, bool); ``object`` for
+    ``Any``; else None."""
+    if type_ is Any:
+        return _KEEP_ANY
     if type_ in _PASS_THROUGH:
         return type_  # type: ignore[no-any-return]
     args = typing.get_args(type_)
@@ -141,7 +146,7 @@ def from_json(cls: type[T], data: Mapping[str, Any] | None, **extra: Any) -> T:
     for name, key, type_, pass_through in fields:
         if key in data:
             value = data[key]
-            if value is None or type(value) is pass_through:
+            if value is None or pass_through is _KEEP_ANY or type(value) is pass_through:
                 kwargs[name] = value
             else:
                 kwargs[name] = _structure_field(value, type_)
