@@ -39,12 +39,21 @@ class FaultKind(enum.StrEnum):
 FAULT_KINDS = tuple(FaultKind)
 
 
+def _kind(kind: str | FaultKind) -> FaultKind:
+    try:
+        return FaultKind(kind)
+    except ValueError:
+        raise ConfigurationError(
+            f"unknown fault kind {kind!r}; use one of: {', '.join(FAULT_KINDS)}"
+        ) from None
+
+
 @attrs.define(slots=True, eq=False)
 class Fault:
     """One rule. ``count`` caps how many times it fires (None = unlimited)."""
 
     route: str
-    kind: FaultKind
+    kind: FaultKind = attrs.field(converter=_kind)
     ratio: float = 1.0
     delay: float = 0.0  # latency: seconds; rate_limit_429: the Retry-After value (default 1)
     count: int | None = None
@@ -69,16 +78,7 @@ class Fault:
             delay = float(parts[3]) if len(parts) > 3 else 0.0
         except ValueError:
             raise ConfigurationError(f"fault {spec!r}: RATIO and DELAY must be numbers") from None
-        return cls(parts[0], _kind(parts[1]), ratio, delay)
-
-
-def _kind(kind: str | FaultKind) -> FaultKind:
-    try:
-        return FaultKind(kind)
-    except ValueError:
-        raise ConfigurationError(
-            f"unknown fault kind {kind!r}; use one of: {', '.join(FAULT_KINDS)}"
-        ) from None
+        return cls(parts[0], parts[1], ratio, delay)
 
 
 class FaultResponder(Protocol):
@@ -117,7 +117,7 @@ class Faults:
         status: int = 500,
     ) -> Fault:
         """Inject ``kind`` into ``ratio`` of the requests on ``route`` (or ``"*"``)."""
-        return self.add_rule(Fault(route, _kind(kind), ratio, delay, count, status))
+        return self.add_rule(Fault(route, kind, ratio, delay, count, status))
 
     def add_rule(self, fault: Fault) -> Fault:
         if fault.route != WILDCARD and fault.route not in self.routes:

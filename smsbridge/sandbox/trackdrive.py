@@ -81,7 +81,13 @@ def _nest(params: dict[str, Any]) -> dict[str, Any]:
 
 async def read_params(request: web.Request) -> dict[str, Any]:
     """Query string merged with the body (JSON or form; the body wins). Raises Rejected."""
+    return (await read_params_and_json_keys(request))[0]
+
+
+async def read_params_and_json_keys(request: web.Request) -> tuple[dict[str, Any], frozenset[str]]:
+    """Like :func:`read_params`, plus the keys that came from a JSON body."""
     params: dict[str, Any] = dict(request.query) if request.query_string else {}
+    json_keys: frozenset[str] = frozenset()
     if request.body_exists:
         if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             params.update((await request.post()).items())
@@ -95,7 +101,8 @@ async def read_params(request: web.Request) -> dict[str, Any]:
                 if not isinstance(data, dict):
                     raise Rejected({"base": ["the body must be a JSON object"]}, status=400)
                 params.update(data)
-    return _nest(params)
+                json_keys = frozenset(data)
+    return _nest(params), json_keys
 
 
 def _page_args(params: dict[str, Any]) -> tuple[int, int]:
@@ -304,14 +311,14 @@ class TrackDriveAPI:
     # --- leads
     async def create_lead(self, request: web.Request) -> web.Response:
         try:
-            params = await read_params(request)
-            lead = self._post_lead(params, tokens_in_data=request.content_type != CONTENT_TYPE)
+            params, json_keys = await read_params_and_json_keys(request)
+            lead = self._post_lead(params, json_keys)
         except Rejected as exc:
             return _rejected(exc)
         self._record(request, "trackdrive.leads.create", params, lead["caller_id"], lead["id"])
         return envelope("lead", lead)
 
-    def _post_lead(self, params: dict[str, Any], *, tokens_in_data: bool) -> JSON:
+    def _post_lead(self, params: dict[str, Any], json_keys: frozenset[str]) -> JSON:
         state = self.state
         token = next((params[k] for k in ("lead_token", "schedule_lead_token", "offer_lead_token")
                       if not blank(params.get(k))), None)
@@ -329,12 +336,13 @@ class TrackDriveAPI:
         schedule_id = schedule["id"] if schedule else None
         offer_id = schedule["offer_id"] if schedule else offer["id"] if offer else None
         fields = {k: v for k, v in params.items() if k in LEAD_FIELDS}
-        if tokens_in_data:  # query/form posts: every non-reserved parameter is a lead token
-            tokens = {k: v for k, v in params.items() if k not in LEAD_FIELDS
-                      and k not in _LEAD_CREDENTIALS and not isinstance(v, dict)}
-            base = fields.get("data")
-            if tokens and (base is None or isinstance(base, dict)):
-                fields["data"] = {**(base or {}), **tokens}
+        # query/form parameters that are not platform fields are lead tokens; in a JSON body
+        # the top-level keys are reserved and tokens go in "data"
+        tokens = {k: v for k, v in params.items() if k not in LEAD_FIELDS
+                  and k not in _LEAD_CREDENTIALS and k not in json_keys}
+        base = fields.get("data")
+        if tokens and (base is None or isinstance(base, dict)):
+            fields["data"] = {**(base or {}), **tokens}
         lead = state.live_lead(number, schedule_id=schedule_id, offer_id=offer_id)
         if lead is None:  # dedupe: a live lead for the number on that schedule/offer is reused
             lead = state.add_lead(schedule_id, offer_id, number)
