@@ -7,6 +7,7 @@ unexpected type is left as-is rather than breaking the parse (the raw data alway
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -88,10 +89,15 @@ converter.register_structure_hook(str, lambda value, _: _parse_str(value))
 _SEQUENCE_ORIGINS = (tuple, list, set, frozenset)
 
 
+@functools.cache
+def _is_sequence_type(type_: Any) -> bool:
+    return typing.get_origin(type_) in _SEQUENCE_ORIGINS
+
+
 def _structure_field(value: Any, type_: Any) -> Any:
     if value is None:
         return None
-    if isinstance(value, str) and typing.get_origin(type_) in _SEQUENCE_ORIGINS:
+    if isinstance(value, str) and _is_sequence_type(type_):
         return value  # a string where a list is expected: keep it, not its characters
     try:
         return converter.structure(value, type_)

@@ -6,13 +6,14 @@ scoped by the account slug; ids are root-relative IRIs resolved against ``base_u
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any, Self
 
 import aiohttp
 
 from ... import _constants as C
-from ..._convert import from_json
 from ..._http import HttpClient, Response, Timeouts
 from ..._logging import logger
 from ..._retry import RetryPolicy
@@ -28,11 +29,12 @@ from ._resource import Scope
 from ._validation import ALLOWED_TYPES, check_region, check_slug
 from .integrations import Integrations
 from .messages import Messages, Outgoing
-from .models import Message as TextUsMessage
+from .models import delivery_status
 from .resources import Accounts, Contacts, Conversations, OptOuts
 
 _URL_OPTIONS = ("base_url", "region", "verify_attachment_size")
 _TRUE = frozenset({"1", "true", "yes", "on"})
+_NO_BODY: Mapping[str, Any] = MappingProxyType({})
 
 
 class TextUsProvider(BaseProvider):
@@ -160,32 +162,34 @@ class TextUsProvider(BaseProvider):
 
 
 def _receipt(outgoing: Outgoing, response: Response) -> Receipt:
-    default = DeliveryStatus.SCHEDULED if outgoing.scheduled else DeliveryStatus.ACCEPTED
+    """The receipt of a single send. Only ``id`` and the state are read (not a full parse)."""
     body = response.json()
+    to = outgoing.to[0]
     if not isinstance(body, Mapping):
         if body is not None:
             logger.warning(
                 "%s: %s %d body is not JSON; the message was accepted but its id is unknown",
                 PROVIDER, outgoing.path, response.status,
             )
-        return Receipt(
-            provider=PROVIDER,
-            message_id=None,
-            status=default,
-            to=outgoing.to[0],
-            request_id=response.request_id,
-        )
-    sent = from_json(TextUsMessage, body)
-    known = sent.raw_status is not None or "scheduled" in sent.flags
-    logger.debug(
-        "%s: message %s to %s is %s", PROVIDER, sent.id, mask(outgoing.to[0]), sent.raw_status
-    )
+        body = _NO_BODY
+    message_id = body.get("id")
+    raw_status = body.get("deliveryState") or body.get("status")
+    if not isinstance(raw_status, str):
+        raw_status = None
+    if raw_status is not None:
+        status = delivery_status(raw_status)
+    elif outgoing.scheduled or "scheduled" in (body.get("flags") or ()):
+        status = DeliveryStatus.SCHEDULED
+    else:
+        status = DeliveryStatus.ACCEPTED  # 201/202 without a Message: accepted, id unknown
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug("%s: message %s to %s is %s", PROVIDER, message_id, mask(to), raw_status)
     return Receipt(
         provider=PROVIDER,
-        message_id=sent.id,
-        status=sent.delivery_status if known else default,
-        to=outgoing.to[0],
+        message_id=message_id if isinstance(message_id, str) else None,
+        status=status,
+        to=to,
         request_id=response.request_id,
-        raw_status=sent.raw_status,
+        raw_status=raw_status,
         raw=body,
     )
