@@ -8,8 +8,10 @@ Status codes are chosen so providers retry what they should: 2xx once applied (o
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from os import PathLike
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +19,8 @@ from aiohttp import web
 from . import _constants as C
 from ._logging import logger
 from .errors import ConfigurationError, WebhookError, WebhookTooLargeError
+from .journal import Journal
+from .phone import mask_text
 from .providers.textus import webhooks as textus_webhooks
 from .providers.trackdrive import webhooks as trackdrive_webhooks
 from .tracking import DeliveryTracker, JournalLike
@@ -56,7 +60,8 @@ class WebhookReceiver:
     ``POST {prefix}/textus`` takes TextUs webhooks (signature checked against
     ``textus_secrets``); ``POST {prefix}/trackdrive/<token>`` takes TrackDrive delivery webhooks
     (``trackdrive_token`` generated when not given; use :meth:`trackdrive_webhook_url` as each
-    message's ``delivery_webhook_url``). With a ``journal``, deliveries update the journaled
+    message's ``delivery_webhook_url``). With a ``journal`` (a ``Journal`` or the path of one,
+    then opened here and closed on shutdown), deliveries update the journaled
     recipients, opt-outs and STOP-style replies update its suppression list, and event ids are
     de-duplicated there; ``tracker.wait(receipt)`` awaits a message's final status.
     """
@@ -70,7 +75,7 @@ class WebhookReceiver:
         on_event: Handler | None = None,
         textus_secrets: Sequence[str] = (),
         trackdrive_token: str | None = None,
-        journal: JournalLike | None = None,
+        journal: JournalLike | str | PathLike[str] | None = None,
         tracker: DeliveryTracker | None = None,
         max_body_bytes: int = C.WEBHOOK_MAX_BODY_BYTES,
     ) -> None:
@@ -87,6 +92,9 @@ class WebhookReceiver:
             else trackdrive_webhooks.new_token()
         )
         self.max_body_bytes = max_body_bytes
+        self._owned_journal: Journal | None = None
+        if isinstance(journal, str | PathLike):
+            journal = self._owned_journal = Journal(journal)
         self.router = EventRouter(
             on_delivery=on_delivery,
             on_inbound=on_inbound,
@@ -148,6 +156,8 @@ class WebhookReceiver:
 
     async def _cleanup(self, _app: web.Application) -> None:
         await self.router.aclose()
+        if self._owned_journal is not None:
+            self._owned_journal.close()
 
     async def _textus(self, request: web.Request) -> web.Response:
         secrets = tuple(self._textus_secrets)
@@ -177,7 +187,12 @@ class WebhookReceiver:
         try:
             await self.router.dispatch(events)
         except Exception:
-            logger.exception("a %s webhook handler failed; answering 500 to get a retry", provider)
+            # The traceback is for the handler's author; numbers in it are masked like any log.
+            logger.error(
+                "a %s webhook handler failed; answering 500 to get a retry\n%s",
+                provider,
+                mask_text(traceback.format_exc()),
+            )
             return _error(500, "internal error")
         return web.Response(status=200, body=_OK_BODY, content_type="application/json")
 

@@ -233,6 +233,8 @@ async def test_handler_exception_answers_500_without_details_and_is_logged(
     assert json.loads(text) == {"error": "internal error"}
     assert "secret-internal-detail" not in text
     assert "webhook handler failed" in caplog.text
+    assert "RuntimeError: secret-internal-detail" in caplog.text  # the author gets the traceback
+    assert "+13035551234" not in caplog.text  # with phone numbers masked
     # The provider's retry of the same delivery is applied once the handler recovers.
     recorder.fail = False
     assert (await post(http, url + receiver.textus_path, body, signed(body)))[0] == 200
@@ -306,3 +308,22 @@ def test_generated_tokens_differ_per_receiver() -> None:
 def test_bad_configuration_is_refused(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigurationError, match=match):
         WebhookReceiver(**kwargs)
+
+
+async def test_a_journal_path_is_opened_used_for_opt_outs_and_closed_on_shutdown(
+    http: aiohttp.ClientSession, tmp_path: Any
+) -> None:
+    from smsbridge.errors import JournalError
+    from smsbridge.journal import Journal
+
+    path = tmp_path / "hooks.sqlite"
+    receiver = WebhookReceiver(textus_secrets=[SECRET], journal=str(path))
+    async with receiver.serve() as url:
+        body = textus_body(
+            action="message.received", message={"id": "/messages/in", "body": "STOP"}
+        )
+        assert (await post(http, url + receiver.textus_path, body, signed(body)))[0] == 200
+    with pytest.raises(JournalError):  # closed by the receiver's shutdown
+        receiver._owned_journal.suppressed()  # type: ignore[union-attr]
+    with Journal(path) as journal:
+        assert journal.suppressed() == {"+13035551234"}
