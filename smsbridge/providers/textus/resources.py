@@ -51,10 +51,8 @@ class Accounts(Resource):
 
     async def get(self, account: str | None = None) -> Account:
         """``GET /accounts/:account`` (default: the provider's account)."""
-        slug = check_slug(account) if account is not None else self._scope.account
-        if slug is None:
-            self._scope.account_path("")  # raises the "needs an account" error
-        return await self._object("GET", f"/accounts/{slug}", parser(Account))
+        path = "/accounts" + self._scope.account_path("", account)
+        return await self._object("GET", path, parser(Account))
 
 
 class Conversations(Resource):

@@ -50,6 +50,8 @@ async def test_accounts_get_defaults_to_the_provider_account(api, textus):
     account = await textus.accounts.get()
     assert account.name == "Acme"
     api.only_call("GET", "/accounts/acct")
+    api.add("GET", "/accounts/child", payload={**ACCOUNT, "slug": "child"})
+    assert (await textus.accounts.get("child")).slug == "child"
 
 
 async def test_collections_follow_view_next_across_several_pages(api, textus):
