@@ -59,6 +59,13 @@ class OutcomeStatus(_TolerantEnum):
     SKIPPED = "skipped"
 
 
+def _masked(value: object) -> str:
+    """attrs ``repr=`` for phone-number fields: enough to tell numbers apart, not to dial them."""
+    from .phone import mask
+
+    return repr(mask(value)) if isinstance(value, str) else repr(value)
+
+
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if not value:
         return _EMPTY
@@ -185,7 +192,7 @@ class DeliveryEvent:
     status: DeliveryStatus
     raw_status: str | None = None
     occurred_at: datetime | None = None
-    to: str | None = None
+    to: str | None = attrs.field(default=None, repr=_masked)
     error_code: str | None = None
     event_id: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
@@ -197,22 +204,14 @@ class InboundMessage:
 
     provider: str
     message_id: str | None
-    sender: str | None
-    body: str = ""
-    to: str | None = None
+    sender: str | None = attrs.field(repr=_masked)
+    body: str = attrs.field(default="", repr=False)
+    to: str | None = attrs.field(default=None, repr=_masked)
     received_at: datetime | None = None
     conversation_id: str | None = None
     event_id: str | None = None
     attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_to_attachments)
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
-
-    def __repr__(self) -> str:
-        from .phone import mask
-
-        return (
-            f"InboundMessage(provider={self.provider!r}, message_id={self.message_id!r}, "
-            f"sender={mask(self.sender)!r}, event_id={self.event_id!r})"
-        )
 
 
 @attrs.frozen(slots=True)
@@ -224,7 +223,7 @@ class OptOutEvent:
     """
 
     provider: str
-    phone: str
+    phone: str = attrs.field(repr=_masked)
     opted_out: bool = True
     occurred_at: datetime | None = None
     event_id: str | None = None
@@ -235,11 +234,3 @@ class OptOutEvent:
     @property
     def opted_in(self) -> bool:
         return not self.opted_out
-
-    def __repr__(self) -> str:
-        from .phone import mask
-
-        return (
-            f"OptOutEvent(provider={self.provider!r}, phone={mask(self.phone)!r}, "
-            f"opted_out={self.opted_out!r}, source={self.source!r}, event_id={self.event_id!r})"
-        )

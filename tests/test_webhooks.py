@@ -207,3 +207,23 @@ async def test_stop_and_start_keywords_update_the_journal_suppression_list(
         opt = OptOutEvent(provider="textus", phone="+13035551234", event_id="o1")
         await router.dispatch([opt])
         assert journal.suppressed() == {"+13035551234"}
+
+
+def test_event_reprs_mask_phone_numbers_and_hide_bodies() -> None:
+    from smsbridge.providers.trackdrive.webhooks import TrackDriveDeliveryEvent
+
+    number = "+13035551234"
+    events: list[object] = [
+        DeliveryEvent(provider="textus", message_id="m", status=DeliveryStatus.SENT, to=number),
+        InboundMessage(
+            provider="textus", message_id="m", sender=number, body="my secret", to=number
+        ),
+        OptOutEvent(provider="textus", phone=number),
+        TrackDriveDeliveryEvent(
+            provider="trackdrive", message_id="1", status=DeliveryStatus.SENT, sender=number
+        ),
+    ]
+    for event in events:
+        text = repr(event)
+        assert number not in text and "+1303*****34" in text
+        assert "my secret" not in text

@@ -21,7 +21,7 @@ import attrs
 from ... import _constants as C
 from ..._convert import parse_datetime
 from ...errors import ConfigurationError, WebhookPayloadError
-from ...models import DeliveryEvent
+from ...models import DeliveryEvent, _masked
 from ...webhooks import Event, e164_or_raw, header, json_object, text_or_none
 from .models import delivery_status
 
@@ -47,7 +47,7 @@ class TrackDriveDeliveryEvent(DeliveryEvent):
     """A :class:`DeliveryEvent` with the TrackDrive text_message fields that have no common slot."""
 
     message_uuid: str | None = None
-    sender: str | None = None
+    sender: str | None = attrs.field(default=None, repr=_masked)
     lead_id: str | None = None
 
 
