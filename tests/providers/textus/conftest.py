@@ -6,36 +6,16 @@ Helpers reach the tests through the ``api`` fixture (test modules cannot import 
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import aioresponses.core as _aioresponses_core
 import pytest
-from aiohttp import ClientResponse
 from aioresponses import aioresponses
 from aioresponses.compat import normalize_url
-from yarl import URL
 
 from smsbridge import RetryPolicy
 from smsbridge.providers.textus import TextUsProvider
-
-
-class _SentStream:
-    output_size = 0
-
-
-class _CompatClientResponse(ClientResponse):
-    """aioresponses 0.7.9 builds ClientResponse without aiohttp>=3.12's ``stream_writer``."""
-
-    def __init__(self, method: str, url: URL, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", _SentStream())
-        super().__init__(method, url, **kwargs)
-
-
-if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
-    _aioresponses_core.ClientResponse = _CompatClientResponse  # type: ignore[misc]
 
 TOKEN = "tu_live_S3CR3T0123456789abcdef"
 ACCOUNT = "acct"
