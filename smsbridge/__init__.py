@@ -20,9 +20,11 @@ from .errors import (
     ConfigurationError,
     ConflictError,
     ConnectError,
+    DeliveryTimeoutError,
     DeliveryUnknownError,
     InvalidMessage,
     InvalidPhoneNumber,
+    JournalError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -32,13 +34,19 @@ from .errors import (
     TransportError,
     UnprocessableError,
     ValidationError,
+    WebhookError,
+    WebhookPayloadError,
+    WebhookSignatureError,
+    WebhookTooLargeError,
 )
 from .models import (
     Attachment,
     BatchReceipt,
     DeliveryEvent,
     DeliveryStatus,
+    InboundMessage,
     Message,
+    OptOutEvent,
     Outcome,
     OutcomeStatus,
     Receipt,
@@ -53,6 +61,9 @@ if TYPE_CHECKING:
     from .journal import Journal
     from .providers.textus import TextUsProvider
     from .providers.trackdrive import TrackDriveProvider
+    from .sandbox import Sandbox
+    from .tracking import DeliveryTracker
+    from .webhook_server import WebhookReceiver
 
 __version__ = "0.1.0"
 
@@ -63,6 +74,9 @@ _LAZY = {
     "BulkReport": "smsbridge.dispatcher",
     "FailoverProvider": "smsbridge.dispatcher",
     "Journal": "smsbridge.journal",
+    "WebhookReceiver": "smsbridge.webhook_server",
+    "DeliveryTracker": "smsbridge.tracking",
+    "Sandbox": "smsbridge.sandbox",
 }
 
 
@@ -92,15 +106,20 @@ __all__ = [
     "ConnectionURL",
     "DeliveryEvent",
     "DeliveryStatus",
+    "DeliveryTimeoutError",
+    "DeliveryTracker",
     "DeliveryUnknownError",
     "Dispatcher",
     "FailoverProvider",
+    "InboundMessage",
     "InvalidMessage",
     "InvalidPhoneNumber",
     "Journal",
+    "JournalError",
     "Message",
     "MessagingProvider",
     "NotFoundError",
+    "OptOutEvent",
     "Outcome",
     "OutcomeStatus",
     "Page",
@@ -111,6 +130,7 @@ __all__ = [
     "Receipt",
     "Recipient",
     "RetryPolicy",
+    "Sandbox",
     "ServerError",
     "SmsBridgeError",
     "TextUsProvider",
@@ -120,6 +140,11 @@ __all__ = [
     "TransportError",
     "UnprocessableError",
     "ValidationError",
+    "WebhookError",
+    "WebhookPayloadError",
+    "WebhookReceiver",
+    "WebhookSignatureError",
+    "WebhookTooLargeError",
     "__version__",
     "connect",
     "register_provider",

@@ -144,7 +144,7 @@ class Receipt:
     provider: str
     message_id: str | None
     status: DeliveryStatus
-    to: str
+    to: str = attrs.field(repr=_masked)
     request_id: str | None = None
     raw_status: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)

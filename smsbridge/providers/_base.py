@@ -32,10 +32,17 @@ class BaseProvider:
         self._http.rate_limiter = limiter
 
     def _default_rate_limiter(self, setting: RateLimiter | str | None) -> RateLimiter | None:
-        """``"auto"`` builds a limiter from the capabilities; a limiter or None is kept."""
+        """``"auto"`` builds a limiter from the capabilities; a limiter or None is kept.
+
+        The automatic limiter allows the server's whole window as a burst (TextUs: 1,000 per
+        5 minutes), as the server does; the advertised ``X-RateLimit-Remaining`` then stops us
+        before the window is spent, instead of pacing a ten-message chat reply at 3 per second.
+        """
         if setting == "auto":
             limit = self.capabilities.rate_limit
-            return RateLimiter(limit.requests, limit.period) if limit else None
+            if limit is None:
+                return None
+            return RateLimiter(limit.requests, limit.period, burst=limit.requests)
         if setting is None or isinstance(setting, RateLimiter):
             return setting
         raise TypeError("rate_limiter must be a RateLimiter, None or 'auto'")
