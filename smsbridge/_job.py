@@ -1,0 +1,403 @@
+"""The engine of one job run: one producer, a bounded pool of workers, the outcome rule.
+
+The producer reads the source (any iterable or async iterable), prepares each recipient and
+queues it (or a batch) on a queue holding a few items per worker; the workers claim, throttle
+and send. Memory is O(concurrency) whatever the source's size; only the de-dup set grows.
+
+Cancellation: the producer stops at once, idle workers stop at once, and workers with a request
+in flight get ``grace`` seconds to finish; any still running then becomes UNKNOWN. Recipients a
+worker had claimed but not sent are handed back to ``pending`` in the journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, Iterable, Sequence
+from typing import Any, Protocol
+
+from . import _constants as C
+from ._journal_job import ClaimEntry, JobSession, Prior
+from ._outcomes import failure_outcomes, success_outcomes, unknown_outcomes
+from ._render import Item, JobSpec, Preparer
+from ._report import Tally
+from ._retry import RetryPolicy, SendState, classify
+from ._throttle import Throttle
+from .errors import RateLimitError, SmsBridgeError
+from .models import Message, Outcome, OutcomeStatus
+from .protocol import MessagingProvider
+
+_END: Any = object()
+
+
+class Sink(Protocol):
+    """Where outcomes go: a list for ``send()``, a bounded queue for ``stream()``."""
+
+    async def put(self, index: int, outcome: Outcome) -> None: ...
+
+    def put_nowait(self, index: int, outcome: Outcome) -> None: ...
+
+
+class Batch:
+    __slots__ = ("body", "items")
+
+    def __init__(self, body: str, items: list[Item]) -> None:
+        self.body = body
+        self.items = items
+
+
+class Batcher:
+    """Groups recipients whose rendered bodies are identical; bounded by ``limit`` buffered."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self._size = size
+        self._limit = limit
+        self._groups: dict[str, list[Item]] = {}
+        self._buffered = 0
+
+    def add(self, item: Item) -> list[Batch]:
+        body = item.body or ""
+        group = self._groups.setdefault(body, [])
+        group.append(item)
+        self._buffered += 1
+        ready = [self._pop(body)] if len(group) >= self._size else []
+        while self._buffered > self._limit:  # personalised bodies: flush the oldest group
+            ready.append(self._pop(next(iter(self._groups))))
+        return ready
+
+    def drain(self) -> list[Batch]:
+        return [self._pop(body) for body in list(self._groups)]
+
+    def _pop(self, body: str) -> Batch:
+        items = self._groups.pop(body)
+        self._buffered -= len(items)
+        return Batch(body, items)
+
+
+class JobRun:
+    """One run of a job. ``await run(source)``; outcomes go to ``sink`` as they are final."""
+
+    def __init__(
+        self,
+        *,
+        provider: MessagingProvider,
+        spec: JobSpec,
+        preparer: Preparer,
+        throttle: Throttle,
+        retry: RetryPolicy,
+        concurrency: int,
+        batch_size: int | None,
+        dry_run: bool,
+        session: JobSession | None,
+        lookup: Any,
+        resend_unknown: bool,
+        tally: Tally,
+        sink: Sink,
+        job_id: str,
+        grace: float,
+        store_source: bool,
+    ) -> None:
+        self._provider = provider
+        self._provider_name = provider.name
+        self._spec = spec
+        self._preparer = preparer
+        self._throttle = throttle
+        self._retry = retry
+        self._concurrency = concurrency
+        self._dry_run = dry_run
+        self._session = session
+        self._lookup_fn = lookup  # async (keys) -> {key: Prior}, set when the job has rows
+        self._resend_unknown = resend_unknown
+        self._tally = tally
+        self._sink = sink
+        self.job_id = job_id
+        self._grace = grace
+        self._store_source = store_source and session is not None
+        self._batcher = (
+            Batcher(batch_size, batch_size * C.DISPATCHER_BATCH_BUFFER) if batch_size else None
+        )
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(
+            max(concurrency * C.DISPATCHER_QUEUE_PER_WORKER, 2))
+        self._busy = [False] * concurrency
+        self._pending_lookup: list[Item] = []
+        self._source_chunk: list[Any] = []
+        self._chunks = 0
+        self._duplicates = 0
+        self._batch_seq = 0
+        self.read = 0
+        self.source_complete = False
+        self.stopping = False
+        self.batches: dict[str, tuple[str, ...]] = {}
+
+    # --- orchestration --------------------------------------------------------------------
+
+    async def run(self, source: Iterable[Any] | AsyncIterable[Any]) -> None:
+        producer = asyncio.create_task(self._produce(source), name="smsbridge-producer")
+        workers = [] if self._dry_run else [
+            asyncio.create_task(self._work(w), name=f"smsbridge-worker-{w}")
+            for w in range(self._concurrency)
+        ]
+        try:
+            pending: set[asyncio.Task[None]] = {producer, *workers}
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    if not task.cancelled() and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+        except BaseException:
+            await self._stop(producer, workers)
+            raise
+        finally:
+            self._tally.finish()
+
+    async def _stop(self, producer: asyncio.Task[None], workers: list[asyncio.Task[None]]) -> None:
+        self.stopping = True
+        producer.cancel()
+        busy = []
+        for w, task in enumerate(workers):
+            if self._busy[w] and not task.done():
+                busy.append(task)
+            else:
+                task.cancel()
+        try:
+            if busy:
+                await asyncio.wait(busy, timeout=self._grace)
+            for task in workers:
+                task.cancel()
+            await asyncio.wait([producer, *workers])
+        except asyncio.CancelledError:
+            pass  # cancelled again while stopping: the tasks are cancelled; stop waiting
+        for task in (producer, *workers):
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: the first error is the one re-raised
+
+    async def _emit(self, index: int, outcome: Outcome) -> None:
+        self._tally.add(outcome)
+        if self.stopping:
+            self._sink.put_nowait(index, outcome)
+        else:
+            await self._sink.put(index, outcome)
+
+    # --- the producer ---------------------------------------------------------------------
+
+    async def _produce(self, source: Iterable[Any] | AsyncIterable[Any]) -> None:
+        if isinstance(source, AsyncIterable):
+            async for raw in source:
+                await self._take(raw)
+        else:
+            for raw in source:
+                await self._take(raw)
+        await self._resolve_lookup()
+        if self._batcher is not None:
+            for batch in self._batcher.drain():
+                await self._dispatch_batch(batch)
+        self._flush_source()
+        self.source_complete = True
+        if self._session is not None and self._duplicates:
+            self._session.add_duplicates(self._duplicates)
+        for _ in range(0 if self._dry_run else self._concurrency):
+            await self._queue.put(_END)
+
+    async def _take(self, raw: Any) -> None:
+        index = self.read
+        self.read += 1
+        if self._store_source:
+            self._source_chunk.append(_source_entry(raw))
+            if len(self._source_chunk) >= C.JOURNAL_SOURCE_CHUNK:
+                self._flush_source()
+        item = self._preparer.prepare(index, raw)
+        if item.key is None:  # a duplicate: the first occurrence holds the journal row
+            self._duplicates += 1
+            assert item.verdict is not None
+            await self._emit(index, item.verdict)
+        elif self._lookup_fn is not None:
+            self._pending_lookup.append(item)
+            if len(self._pending_lookup) >= C.DISPATCHER_LOOKUP_CHUNK:
+                await self._resolve_lookup()
+        else:
+            await self._route(item)
+
+    def _flush_source(self) -> None:
+        if self._session is None or not self._source_chunk:
+            return
+        self._session.store_source(self._chunks, self._source_chunk, self.read)
+        self._chunks += 1
+        self._source_chunk = []
+
+    async def _resolve_lookup(self) -> None:
+        items, self._pending_lookup = self._pending_lookup, []
+        if not items:
+            return
+        priors: dict[str, Prior] = await self._lookup_fn([item.key for item in items])
+        for item in items:
+            prior = priors.get(item.key or "")
+            if prior is None or self._claimable(prior):
+                await self._route(item)
+            else:
+                await self._emit(item.index, self._from_prior(item, prior))
+
+    def _claimable(self, prior: Prior) -> bool:
+        return prior.state == "pending" or (
+            self._resend_unknown and prior.state in ("in_flight", "unknown"))
+
+    def _from_prior(self, item: Item, prior: Prior) -> Outcome:
+        """What an earlier run left: reported, never resent (unless resend_unknown)."""
+        recipient = item.recipient
+        if prior.state in ("in_flight", "unknown"):
+            error = prior.error or (
+                "an earlier run stopped while this message was in flight; it may have been "
+                "sent, so it is not resent (pass resend_unknown=True to resend)")
+            if prior.state == "in_flight" and self._session is not None:
+                self._session.resolve_interrupted(item.key or "", error)
+            return Outcome(recipient, OutcomeStatus.UNKNOWN, error=error,
+                           reason=prior.reason or "interrupted", provider=prior.provider,
+                           batch_id=prior.batch_id)
+        detail = f" (message id {prior.message_id})" if prior.message_id else ""
+        return Outcome(
+            recipient, OutcomeStatus.SKIPPED, reason=f"already_{prior.state}",
+            error=f"already {prior.state} in an earlier run of job {self.job_id}{detail}",
+            provider=prior.provider, batch_id=prior.batch_id)
+
+    async def _route(self, item: Item) -> None:
+        if item.verdict is not None:
+            if self._session is not None:
+                self._session.final(item.key or "", item.index, item.verdict, 0,
+                                    item.recipient.variables)
+            await self._emit(item.index, item.verdict)
+        elif self._batcher is not None:
+            for batch in self._batcher.add(item):
+                await self._dispatch_batch(batch)
+        elif self._dry_run:
+            await self._emit(item.index, self._dry_outcome(item, None, [item]))
+        else:
+            await self._queue.put(item)
+
+    async def _dispatch_batch(self, batch: Batch) -> None:
+        if not self._dry_run:
+            await self._queue.put(batch)
+            return
+        self._batch_seq += 1
+        batch_id = f"dry-run-{self._batch_seq}"
+        for item in batch.items:
+            await self._emit(item.index, self._dry_outcome(item, batch_id, batch.items))
+
+    def _dry_outcome(self, item: Item, batch_id: str | None, items: Sequence[Item]) -> Outcome:
+        return Outcome(item.recipient, OutcomeStatus.SKIPPED, reason="dry_run",
+                       batch_id=batch_id, message=self._message(items, item.body or ""))
+
+    def _message(self, items: Sequence[Item], body: str) -> Message:
+        spec = self._spec
+        return Message(tuple(i.recipient for i in items), body, spec.sender, spec.attachments,
+                       spec.options)
+
+    # --- the workers ----------------------------------------------------------------------
+
+    async def _work(self, w: int) -> None:
+        queue = self._queue
+        while not self.stopping:
+            unit = await queue.get()
+            if unit is _END:
+                return
+            if isinstance(unit, Batch):
+                await self._deliver(w, unit.items, unit.body, batch=True)
+            else:
+                await self._deliver(w, [unit], unit.body or "", batch=False)
+
+    async def _deliver(self, w: int, items: list[Item], body: str, *, batch: bool) -> None:
+        session = self._session
+        attempts = 0
+        claimed = items
+        claim_sent = finished = False
+        raced: list[tuple[Item, Outcome]] = []
+        try:
+            while True:
+                await self._throttle.acquire()
+                self._busy[w] = True
+                if session is not None and not claim_sent:
+                    claim_sent = True
+                    priors = await session.claim(
+                        [ClaimEntry(i.key or "", i.index, i.recipient.variables) for i in items])
+                    claimed = [i for i, p in zip(items, priors, strict=True) if p is None]
+                    raced = [(i, self._from_prior(i, p))
+                             for i, p in zip(items, priors, strict=True) if p is not None]
+                    if not claimed:
+                        break
+                attempts += 1
+                message = self._message(claimed, body)
+                try:
+                    if batch:
+                        result: Any = await self._provider.send_batch(message)  # type: ignore[attr-defined]
+                    else:
+                        result = await self._provider.send(message)
+                except SmsBridgeError as error:
+                    outcomes, delay = self._after_error(claimed, error, attempts)
+                    if outcomes is None:  # retrying: nothing is in flight meanwhile
+                        self._busy[w] = False
+                        if self.stopping:
+                            return
+                        if delay > 0:
+                            await asyncio.sleep(delay)
+                        continue
+                except asyncio.CancelledError:
+                    self._finish(claimed, unknown_outcomes(
+                        claimed, attempts, self._provider_name, "cancelled",
+                        "the job was cancelled while this message was in flight; it may have "
+                        "been sent"), attempts)
+                    finished = True
+                    raise
+                except Exception as error:  # a provider bug: the request may have gone out
+                    outcomes = unknown_outcomes(
+                        claimed, attempts, self._provider_name, "unexpected_error",
+                        f"the provider raised {type(error).__name__}: {error}; the message "
+                        "may have been sent")
+                else:
+                    outcomes = success_outcomes(
+                        claimed, result, attempts, self._next_batch_id, self.batches)
+                self._finish(claimed, outcomes, attempts)
+                finished = True
+                self._busy[w] = False
+                for item, outcome in zip(claimed, outcomes, strict=True):
+                    await self._emit(item.index, outcome)
+                break
+            self._busy[w] = False
+            for item, outcome in raced:
+                await self._emit(item.index, outcome)
+        finally:
+            self._busy[w] = False
+            if session is not None and claim_sent and not finished:
+                for item in claimed:
+                    session.release(item.key or "", attempts)
+
+    def _next_batch_id(self) -> str:
+        self._batch_seq += 1
+        return f"{self.job_id}-b{self._batch_seq}"
+
+    def _after_error(
+        self, items: list[Item], error: SmsBridgeError, attempts: int
+    ) -> tuple[list[Outcome] | None, float]:
+        """Final outcomes for this error, or (None, delay) when the send is retried."""
+        if classify(error) is SendState.UNKNOWN:
+            return unknown_outcomes(items, attempts, self._provider_name, "delivery_unknown",
+                                    str(error), error), 0.0
+        delay = self._retry.delay_for(error, attempts, idempotent=False)
+        if isinstance(error, RateLimitError):
+            # One 429 holds every worker: the pause is on the shared throttle, which this
+            # worker waits on too before its retry.
+            wait = error.retry_after if error.retry_after is not None else (
+                self._retry.backoff(attempts))
+            self._throttle.pause(min(wait, self._retry.max_retry_after))
+            delay = None if delay is None else 0.0
+        if delay is None:
+            return failure_outcomes(items, attempts, self._provider_name, error), 0.0
+        return None, delay
+
+    def _finish(self, items: list[Item], outcomes: list[Outcome], attempts: int) -> None:
+        if self._session is not None:
+            for item, outcome in zip(items, outcomes, strict=True):
+                self._session.final(item.key or "", item.index, outcome, attempts)
+
+
+def _source_entry(raw: Any) -> list[Any]:
+    phone = getattr(raw, "phone", raw)
+    variables = getattr(raw, "variables", None)
+    return [phone if isinstance(phone, str) else repr(phone)[:40],
+            dict(variables) if variables else None]

@@ -1,0 +1,77 @@
+"""The dispatcher's throttle: its own rate limiter (if any) and a pause all workers honour.
+
+How it combines with the provider's limiter: a built-in provider throttles every request it
+makes (``provider.rate_limiter``, retries included), pauses that limiter on a 429 and follows
+``X-RateLimit-Remaining``. With ``rate_limit=None`` the dispatcher adds no second bucket on top
+of it (it would only add latency); it only pauses both on a 429 that reaches it. A provider
+without its own limiter gets one from ``capabilities.rate_limit``, applied by the dispatcher.
+An explicit ``rate_limit`` is applied by the dispatcher before each send (per batch in batch
+mode), so the stricter of the two limits wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from . import _constants as C
+from .errors import ConfigurationError
+from .protocol import MessagingProvider, RateLimit
+from .ratelimit import RateLimiter
+
+RateLimitSetting = float | int | RateLimit | RateLimiter | None
+
+
+class Throttle:
+    """``acquire()`` before each send; ``pause(s)`` holds every worker (a 429)."""
+
+    def __init__(self, limiter: RateLimiter | None, shared: RateLimiter | None) -> None:
+        self.limiter = limiter  # applied by the dispatcher
+        self.shared = shared  # the provider's own, applied by the provider
+        self._paused_until = 0.0
+
+    async def acquire(self) -> None:
+        if self.limiter is not None:
+            await self.limiter.acquire()  # it honours its own pause
+            return
+        while True:
+            wait = self._paused_until - time.monotonic()
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        for limiter in (self.limiter, self.shared):
+            if limiter is not None:
+                limiter.pause(seconds)
+        self._paused_until = max(self._paused_until, time.monotonic() + max(seconds, 0.0))
+
+
+def _limiter(requests: float, period: float) -> RateLimiter:
+    if requests <= 0 or period <= 0:
+        raise ConfigurationError(
+            f"a rate limit must be positive (got {requests:g} per {period:g}s)")
+    per_second = requests / period
+    # A short burst keeps the achieved rate exact over a few seconds without bursting a window.
+    return RateLimiter(requests, period,
+                       burst=max(1.0, per_second * C.DISPATCHER_RATE_BURST_SECONDS))
+
+
+def resolve_throttle(provider: MessagingProvider, setting: RateLimitSetting) -> Throttle:
+    shared = getattr(provider, "rate_limiter", None)
+    if not isinstance(shared, RateLimiter):
+        shared = None
+    if setting is None:
+        if shared is not None:
+            return Throttle(None, shared)
+        limit = provider.capabilities.rate_limit
+        return Throttle(_limiter(limit.requests, limit.period) if limit else None, None)
+    if isinstance(setting, RateLimiter):
+        return Throttle(None if setting is shared else setting, shared)
+    if isinstance(setting, RateLimit):
+        return Throttle(_limiter(setting.requests, setting.period), shared)
+    if isinstance(setting, int | float) and not isinstance(setting, bool):
+        return Throttle(_limiter(float(setting), 1.0), shared)
+    raise ConfigurationError(
+        "rate_limit must be messages per second (a number), a RateLimit, a RateLimiter or None "
+        f"(got {type(setting).__name__})")

@@ -1,0 +1,445 @@
+"""Bulk fan-out: bounded concurrency, rate limits, one outcome per recipient, resumable jobs.
+
+    dispatcher = Dispatcher(provider, concurrency=32, journal="job.sqlite")
+    report = await dispatcher.send(Message(to=[...], body="Hi {name}"))     # -> BulkReport
+    async for outcome in dispatcher.stream(numbers, body="Hi"):             # completion order
+        ...
+    report = await dispatcher.resume()                  # finish a journaled job from the file
+
+Every recipient ends SENT, FAILED, UNKNOWN or SKIPPED (see ``models.OutcomeStatus``); a send
+that may have reached the provider is UNKNOWN and never resent. Dispatcher-level retries (the
+``retry`` policy) apply only to errors that surely did not send: a 429 that outlived the
+provider's own retries, a refused connection. A 429 pauses every worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import (
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Container,
+    Iterable,
+    Sequence,
+    Sized,
+)
+from os import PathLike
+from types import TracebackType
+from typing import Any, Self
+
+from . import _constants as C
+from ._job import JobRun
+from ._journal_job import JobSession, Prior
+from ._logging import logger
+from ._render import JobSpec, Preparer, Template
+from ._report import BulkReport, Progress, ProgressCallback, Tally
+from ._retry import RetryPolicy
+from ._throttle import RateLimitSetting, resolve_throttle
+from .errors import AttachmentError, ConfigurationError, JournalError
+from .failover import FailoverProvider
+from .journal import Journal
+from .models import Attachment, Message, Outcome
+from .protocol import BatchSendingProvider, Capabilities, MessagingProvider
+
+__all__ = ["BulkReport", "Dispatcher", "FailoverProvider", "OutcomeStream", "Progress"]
+
+_END: Any = object()
+Recipients = Iterable[Any] | AsyncIterable[Any]
+
+
+class Dispatcher:
+    """Sends one message to many recipients through any :class:`MessagingProvider`.
+
+    ``rate_limit``: messages per second, a ``RateLimit`` or a ``RateLimiter``; by default the
+    provider's own limiter (built-in providers have one) or ``capabilities.rate_limit``.
+    ``retry``: dispatcher-level retries of definitely-not-sent failures (default
+    ``RetryPolicy()``; ``RetryPolicy(max_retries=0)`` turns them off). ``journal``: a path or a
+    :class:`Journal`; with one, the job is resumable and its suppression list is honoured.
+    ``dry_run``: validate, render and de-duplicate without calling the provider; every
+    recipient that would be sent is SKIPPED with reason ``"dry_run"`` and ``Outcome.message``.
+    ``batch_size``: group recipients with an identical rendered body into native multi-recipient
+    sends (providers with ``capabilities.native_multi_recipient`` only; no per-recipient ids).
+    ``suppression``: numbers (E.164) never to text (SKIPPED, reason ``"opted_out"``).
+    ``resend_unknown``: on resume, resend recipients whose earlier send is UNKNOWN.
+    ``job_id``: names the job in the journal (default: derived from the message content, so
+    re-running the same message resumes it). ``cancel_grace``: seconds in-flight sends get to
+    finish after cancellation before they are reported UNKNOWN.
+    """
+
+    def __init__(
+        self,
+        provider: MessagingProvider,
+        *,
+        concurrency: int = C.DISPATCHER_CONCURRENCY,
+        rate_limit: RateLimitSetting = None,
+        retry: RetryPolicy | None = None,
+        journal: Journal | str | PathLike[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        dry_run: bool = False,
+        batch_size: int | None = None,
+        default_region: str | None = None,
+        suppression: Container[str] | None = None,
+        resend_unknown: bool = False,
+        job_id: str | None = None,
+        cancel_grace: float = C.DISPATCHER_CANCEL_GRACE,
+        progress_interval: float = C.DISPATCHER_PROGRESS_INTERVAL,
+    ) -> None:
+        if not isinstance(provider, MessagingProvider):
+            raise ConfigurationError(
+                "provider must implement MessagingProvider (name, capabilities, send, aclose); "
+                f"got {type(provider).__name__}")
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            raise ConfigurationError(f"concurrency must be an integer >= 1 (got {concurrency!r})")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ConfigurationError("retry must be a RetryPolicy or None")
+        if job_id is not None and (not isinstance(job_id, str) or not job_id.strip()):
+            raise ConfigurationError("job_id must be a non-empty string")
+        if cancel_grace < 0 or progress_interval < 0:
+            raise ConfigurationError("cancel_grace and progress_interval must be >= 0 seconds")
+        if on_progress is not None and not callable(on_progress):
+            raise ConfigurationError("on_progress must be a callable taking a Progress")
+        self.provider = provider
+        self.concurrency = concurrency
+        self.batch_size = _check_batch_size(provider, batch_size)
+        self.throttle = resolve_throttle(provider, rate_limit)
+        self.retry = retry or RetryPolicy()
+        self.on_progress = on_progress
+        self.dry_run = dry_run
+        self.default_region = default_region
+        self.suppression = suppression
+        self.resend_unknown = resend_unknown
+        self.job_id = job_id
+        self.cancel_grace = cancel_grace
+        self.progress_interval = progress_interval
+        self._journal_setting = journal
+        self._journal: Journal | None = journal if isinstance(journal, Journal) else None
+        if journal is not None and not isinstance(journal, Journal | str | PathLike):
+            raise ConfigurationError("journal must be a path, a Journal or None")
+
+    def __repr__(self) -> str:
+        return (f"Dispatcher(provider={self.provider.name!r}, concurrency={self.concurrency}, "
+                f"dry_run={self.dry_run})")
+
+    @property
+    def journal(self) -> Journal | None:
+        """The journal (opened on first use when given as a path)."""
+        if self._journal is None and self._journal_setting is not None:
+            self._journal = Journal(self._journal_setting)  # type: ignore[arg-type]
+        return self._journal
+
+    async def aclose(self) -> None:
+        """Close a journal the dispatcher opened from a path (never the provider)."""
+        if self._journal is not None and not isinstance(self._journal_setting, Journal):
+            self._journal.close()
+            self._journal = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # --- the three ways to run a job ------------------------------------------------------
+
+    async def send(self, message: Message) -> BulkReport:
+        """Send ``message`` to each of its recipients; outcomes in the order of ``message.to``."""
+        if not isinstance(message, Message):
+            raise ConfigurationError("send() takes a Message; use stream() for other sources")
+        return await self._report(JobSpec.from_message(message), message.to,
+                                  total=len(message.to), stored=message.to)
+
+    def stream(
+        self,
+        recipients: Recipients,
+        *,
+        body: str = "",
+        sender: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        options: dict[str, Any] | None = None,
+    ) -> OutcomeStream:
+        """Outcomes as they complete, for any (async) iterable of numbers or ``Recipient``s.
+
+        The source is read as workers free up: a million-recipient generator is never held in
+        memory. Use ``async for``; ``async with`` (or ``aclose()``) stops the job early.
+        """
+        if isinstance(recipients, str | bytes) or not isinstance(
+                recipients, Iterable | AsyncIterable):
+            raise ConfigurationError(
+                "recipients must be an iterable or async iterable of numbers or Recipients "
+                "(a single number is not a list)")
+        spec = JobSpec(body, sender, tuple(attachments), dict(options or {}))
+        total = len(recipients) if isinstance(recipients, Sized) else None
+        stream = OutcomeStream(self.concurrency)
+
+        async def start(sink: OutcomeStream) -> None:
+            await self._execute(spec, recipients, total=total, sink=sink, stored=None,
+                                lazy_store=True, job_id=self.job_id, region=self.default_region)
+
+        stream._start = start
+        return stream
+
+    async def resume(self, job_id: str | None = None) -> BulkReport:
+        """Finish a journaled job from the journal alone (the stored spec and recipients).
+
+        Recipients already SENT / FAILED / SKIPPED are reported SKIPPED (``already_<state>``),
+        those a crash left in flight UNKNOWN (unless ``resend_unknown``); the rest are sent.
+        """
+        journal = self.journal
+        if journal is None:
+            raise ConfigurationError(
+                "resume() needs a journal: Dispatcher(provider, journal='job.sqlite')")
+        job = journal.job(job_id or self.job_id)
+        if job.provider and job.provider != self.provider.name:
+            logger.warning("job %s was started with provider %r; resuming with %r",
+                           job.job_id, job.provider, self.provider.name)
+        if not job.source_complete:
+            logger.warning("job %s: its source was not fully read before it stopped; resuming "
+                           "covers the %s recipients stored", job.job_id, job.total)
+        region = self.default_region or job.settings.get("default_region")
+        return await self._report(job.spec, journal.source(job.job_id), total=job.total,
+                                  stored=None, job_id=job.job_id, region=region)
+
+    # --- shared machinery -----------------------------------------------------------------
+
+    async def _report(
+        self, spec: JobSpec, source: Recipients, *, total: int | None,
+        stored: Sequence[Any] | None, job_id: str | None = None, region: str | None = None,
+    ) -> BulkReport:
+        sink = _ListSink(total)
+        run, job_id, elapsed = await self._execute(
+            spec, source, total=total, sink=sink, stored=stored, lazy_store=False,
+            job_id=job_id or self.job_id, region=region or self.default_region)
+        journal = self.journal
+        return BulkReport(
+            outcomes=sink.outcomes(), elapsed=elapsed, job_id=job_id,
+            journal_path=str(journal.path) if journal is not None else None,
+            batches=dict(run.batches), dry_run=self.dry_run)
+
+    async def _execute(
+        self, spec: JobSpec, source: Recipients, *, total: int | None, sink: Any,
+        stored: Sequence[Any] | None, lazy_store: bool, job_id: str | None,
+        region: str | None,
+    ) -> tuple[JobRun, str, float]:
+        capabilities = self.provider.capabilities
+        template = Template(spec.body)  # a malformed template fails the job before any send
+        _check_attachments(spec.attachments, capabilities)
+        journal = self.journal
+        session: JobSession | None = None
+        lookup: Callable[[list[str]], Awaitable[dict[str, Prior]]] | None = None
+        if journal is None:
+            job_id = job_id or f"job-{uuid.uuid4().hex[:12]}"
+        elif self.dry_run:  # read the journal, never write it
+            job_id, recorded = journal._resolve_job(spec, job_id)
+            if recorded:
+                lookup = _reader(journal, job_id)
+        else:
+            job_id, resumed = journal._begin_job(
+                spec, job_id=job_id, provider=self.provider.name, total=total,
+                settings={"default_region": region, "batch_size": self.batch_size,
+                          "concurrency": self.concurrency},
+                replace_source=stored is not None or lazy_store)
+            session = journal._session(job_id, uuid.uuid4().hex,
+                                       resend_unknown=self.resend_unknown)
+            lookup = session.lookup if resumed else None
+            if stored is not None:
+                _store_source(session, stored)
+        if isinstance(sink, OutcomeStream):
+            sink.job_id = job_id
+        tally = Tally(total, self.on_progress, self.progress_interval)
+        sink.tally = tally
+        run = JobRun(
+            provider=self.provider, spec=spec, throttle=self.throttle, retry=self.retry,
+            preparer=Preparer(
+                template, region=region, suppression=self.suppression,
+                is_suppressed=journal._is_suppressed_cached if journal is not None else None,
+                max_body_length=capabilities.max_body_length),
+            concurrency=self.concurrency, batch_size=self.batch_size, dry_run=self.dry_run,
+            session=session, lookup=lookup, resend_unknown=self.resend_unknown, tally=tally,
+            sink=sink, job_id=job_id, grace=self.cancel_grace, store_source=lazy_store)
+        failure: BaseException | None = None
+        try:
+            await run.run(source)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            if session is not None:
+                await _close_session(session, run, failure)
+        return run, job_id, tally.snapshot().elapsed
+
+
+async def _close_session(session: JobSession, run: JobRun, failure: BaseException | None) -> None:
+    if failure is None:
+        status = "finished"
+    elif isinstance(failure, asyncio.CancelledError):
+        status = "cancelled"
+    else:
+        status = "interrupted"
+    try:
+        session.set_status(status, source_complete=True if run.source_complete else None)
+        await session.close()
+    except JournalError:
+        if failure is None:
+            raise
+        logger.error("the journal could not record the end of job %s", run.job_id)
+
+
+def _reader(journal: Journal, job_id: str) -> Callable[[list[str]], Awaitable[dict[str, Prior]]]:
+    async def lookup(keys: list[str]) -> dict[str, Prior]:
+        return journal._lookup(job_id, keys)
+
+    return lookup
+
+
+def _store_source(session: JobSession, recipients: Sequence[Any]) -> None:
+    """Store a known recipient list up front, so a resume from the journal alone finishes it."""
+    size = C.JOURNAL_SOURCE_CHUNK
+    for chunk, start in enumerate(range(0, len(recipients), size)):
+        part = recipients[start:start + size]
+        session.store_source(
+            chunk, [[r.phone, dict(r.variables) or None] for r in part], start + len(part))
+    session.set_status("running", source_complete=True)
+
+
+def _check_batch_size(provider: MessagingProvider, batch_size: int | None) -> int | None:
+    if batch_size is None:
+        return None
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ConfigurationError(f"batch_size must be an integer >= 1 (got {batch_size!r})")
+    capabilities = provider.capabilities
+    if not (isinstance(provider, BatchSendingProvider) and capabilities.native_multi_recipient):
+        raise ConfigurationError(
+            f"batch_size needs a provider with native multi-recipient sends; {provider.name!r} "
+            "has none — leave batch_size unset to send one message per recipient")
+    limit = capabilities.max_recipients_per_request
+    if limit is not None and batch_size > limit:
+        raise ConfigurationError(
+            f"batch_size {batch_size} is above {provider.name}'s limit of {limit} recipients "
+            "per request")
+    return batch_size
+
+
+def _check_attachments(attachments: Sequence[Attachment], capabilities: Capabilities) -> None:
+    """Job-level checks, so a bad attachment fails the job once instead of every recipient."""
+    if not attachments:
+        return
+    if not capabilities.attachments:
+        raise AttachmentError("this provider does not accept attachments; remove them")
+    most = capabilities.max_attachments_per_request
+    if most and len(attachments) > most:
+        raise AttachmentError(
+            f"{len(attachments)} attachments given; the provider accepts {most} per message")
+    allowed = capabilities.attachment_types
+    for attachment in attachments:
+        if allowed and attachment.content_type.lower() not in allowed:
+            raise AttachmentError(
+                f"attachment type {attachment.content_type!r} is not accepted; use one of "
+                + ", ".join(sorted(allowed)))
+
+
+class _ListSink:
+    """``send()``'s sink: outcomes by input position."""
+
+    def __init__(self, total: int | None) -> None:
+        self._slots: list[Outcome | None] = [None] * total if total is not None else []
+        self._extra: dict[int, Outcome] = {}
+        self.tally: Tally | None = None
+
+    async def put(self, index: int, outcome: Outcome) -> None:
+        self.put_nowait(index, outcome)
+
+    def put_nowait(self, index: int, outcome: Outcome) -> None:
+        if index < len(self._slots):
+            self._slots[index] = outcome
+        else:
+            self._extra[index] = outcome
+
+    def outcomes(self) -> tuple[Outcome, ...]:
+        ordered = [o for o in self._slots if o is not None]
+        if len(ordered) != len(self._slots):
+            raise RuntimeError("internal error: a recipient of the job has no outcome")
+        ordered.extend(self._extra[i] for i in sorted(self._extra))
+        return tuple(ordered)
+
+
+class OutcomeStream:
+    """``async for outcome in stream`` — outcomes in completion order, with backpressure.
+
+    The job starts on the first ``__anext__``. Leaving early: ``await stream.aclose()`` or use
+    ``async with dispatcher.stream(...) as outcomes:``; in-flight sends then finish (or become
+    UNKNOWN after the grace period) and the journal stays consistent.
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._room = asyncio.Semaphore(max(2 * concurrency, 16))
+        self._task: asyncio.Task[None] | None = None
+        self._start: Callable[[OutcomeStream], Awaitable[None]] | None = None
+        self.job_id: str | None = None
+        self.tally: Tally | None = None
+
+    @property
+    def progress(self) -> Progress | None:
+        return self.tally.snapshot() if self.tally is not None else None
+
+    async def put(self, index: int, outcome: Outcome) -> None:
+        await self._room.acquire()
+        self._queue.put_nowait(outcome)
+
+    def put_nowait(self, index: int, outcome: Outcome) -> None:
+        self._queue.put_nowait(outcome)  # only while stopping: bounded by the workers
+
+    def __aiter__(self) -> OutcomeStream:
+        return self
+
+    async def __anext__(self) -> Outcome:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="smsbridge-job")
+        try:
+            item = await self._queue.get()
+        except asyncio.CancelledError:
+            await self.aclose()
+            raise
+        if item is _END:
+            self._queue.put_nowait(_END)  # later calls end too
+            if self._task.done() and not self._task.cancelled() and self._task.exception():
+                raise self._task.exception()  # type: ignore[misc]
+            raise StopAsyncIteration
+        self._room.release()
+        return item  # type: ignore[no-any-return]
+
+    async def _run(self) -> None:
+        assert self._start is not None
+        try:
+            await self._start(self)
+        finally:
+            self._queue.put_nowait(_END)
+
+    async def aclose(self) -> None:
+        """Stop the job: no new sends; in-flight ones finish or become UNKNOWN."""
+        task = self._task
+        if task is None or task.done():
+            return
+        task.cancel()
+        await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()
+
+    async def __aenter__(self) -> OutcomeStream:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self) -> None:
+        task = getattr(self, "_task", None)
+        if task is not None and not task.done():
+            task.cancel()

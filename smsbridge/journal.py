@@ -1,0 +1,357 @@
+"""The SQLite send journal: resumable bulk jobs, one recorded outcome per recipient.
+
+``Dispatcher(provider, journal="job.sqlite")`` records every recipient's state
+(``pending`` -> ``in_flight`` -> ``sent`` / ``failed`` / ``unknown`` / ``skipped``) with the
+provider, its message id, attempts, error, reason, batch id and timestamps, committed (WAL)
+before each request goes out, so a job killed at any moment can be resumed without texting
+anyone twice. The job's spec (body template, sender, attachments, options, provider name —
+never credentials) and its recipients are stored too, so ``Dispatcher.resume()`` (and
+``smsbridge resume job.sqlite``) can finish a job with nothing but the provider's credentials.
+
+The same database holds what webhooks feed back: delivery statuses per message id
+(:meth:`Journal.record_delivery`), seen event ids, and the suppression (opt-out) list every job
+honours. Methods are synchronous and cheap; a ``Journal`` may be shared by a dispatcher and a
+webhook receiver in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from os import PathLike
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from . import _constants as C
+from ._journal_job import JobSession, Prior, lookup_rows
+from ._journal_report import JobInfo, JournalEntry, JournalReport, job_from_row
+from ._journal_writer import GroupWriter
+from ._render import JobSpec, dumps
+from .errors import ConfigurationError, JournalError
+from .models import DeliveryStatus
+from .phone import normalize
+
+__all__ = ["JobInfo", "Journal", "JournalEntry", "JournalReport"]
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, provider TEXT, spec TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}', status TEXT NOT NULL, total INTEGER,
+    source_complete INTEGER NOT NULL DEFAULT 0, duplicates INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL, finished_at REAL);
+CREATE TABLE IF NOT EXISTS job_sources (
+    job_id TEXT NOT NULL, chunk INTEGER NOT NULL, items TEXT NOT NULL,
+    PRIMARY KEY (job_id, chunk)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recipients (
+    job_id TEXT NOT NULL, phone TEXT NOT NULL, seq INTEGER, variables TEXT,
+    state TEXT NOT NULL, reason TEXT, error TEXT, provider TEXT, message_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0, batch_id TEXT, run_id TEXT,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    delivery_status TEXT, delivery_raw_status TEXT, delivery_error_code TEXT, delivery_at REAL,
+    PRIMARY KEY (job_id, phone));
+CREATE INDEX IF NOT EXISTS recipients_message ON recipients (provider, message_id)
+    WHERE message_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS suppressions (
+    phone TEXT PRIMARY KEY, reason TEXT, source TEXT, created_at REAL NOT NULL);
+"""
+_FINAL_DELIVERY = tuple(s.value for s in DeliveryStatus if s.is_final)
+
+
+class Journal:
+    """A send journal in one SQLite file (created on first use). Close it, or use ``with``."""
+
+    def __init__(
+        self, path: str | PathLike[str], *, busy_timeout: float = C.JOURNAL_BUSY_TIMEOUT
+    ) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._suppressed: set[str] | None = None
+        self._data_version: int | None = None
+        self._refresh_at = 0.0
+        try:
+            self._conn = sqlite3.connect(
+                str(self.path), timeout=busy_timeout, isolation_level=None,
+                check_same_thread=False,
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+            self._check_version()
+        except sqlite3.Error as exc:
+            raise JournalError(
+                f"{self.path} cannot be used as an smsbridge journal ({exc}); pass the path of "
+                "a journal file or of a new file to create"
+            ) from None
+
+    def _check_version(self) -> None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None:
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
+                               (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise JournalError(
+                f"{self.path} was written by a newer smsbridge (journal schema {row[0]}); "
+                "upgrade smsbridge to read it"
+            )
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, args).fetchall()
+            except sqlite3.Error as exc:
+                raise JournalError(f"reading the journal {self.path} failed ({exc})") from None
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, args).rowcount
+            except sqlite3.Error as exc:
+                raise JournalError(f"writing the journal {self.path} failed ({exc})") from None
+
+    # --- jobs ---------------------------------------------------------------------------
+
+    def jobs(self) -> list[JobInfo]:
+        """Every job in the journal, most recently updated first."""
+        rows = self._query("SELECT * FROM jobs ORDER BY updated_at DESC, rowid DESC")
+        return [job_from_row(row) for row in rows]
+
+    def job(self, job_id: str | None = None) -> JobInfo:
+        """One job (default: the most recently updated). Raises ConfigurationError if absent."""
+        if job_id is None:
+            rows = self._query("SELECT * FROM jobs ORDER BY updated_at DESC, rowid DESC LIMIT 1")
+        else:
+            rows = self._query("SELECT * FROM jobs WHERE job_id = ?", (job_id,))
+        if not rows:
+            what = f"no job {job_id!r}" if job_id else "no job"
+            raise ConfigurationError(f"the journal {self.path} has {what}; run a job with it first")
+        return job_from_row(rows[0])
+
+    def recipients(
+        self, job_id: str | None = None, *, state: str | None = None
+    ) -> Iterator[JournalEntry]:
+        """The recipients of a job recorded so far, in the order they were first handled."""
+        job = self.job(job_id)
+        sql = "SELECT rowid, * FROM recipients WHERE job_id = ?"
+        args: tuple[Any, ...] = (job.job_id,)
+        if state is not None:
+            sql += " AND state = ?"
+            args += (str(state),)
+        last = -1
+        while True:  # keyset pages: never a million rows in memory
+            rows = self._query(sql + " AND rowid > ? ORDER BY rowid LIMIT 1000",
+                               (*args, last))
+            if not rows:
+                return
+            for row in rows:
+                yield JournalEntry.from_row(row[1:])
+            last = rows[-1][0]
+
+    def source(self, job_id: str | None = None) -> Iterator[Any]:
+        """The job's recipients as stored (``"+1..."`` or ``Recipient``), in source order."""
+        from .models import Recipient
+
+        job = self.job(job_id)
+        chunk = -1
+        while True:
+            rows = self._query(
+                "SELECT chunk, items FROM job_sources WHERE job_id = ? AND chunk > ? "
+                "ORDER BY chunk LIMIT 16", (job.job_id, chunk))
+            if not rows:
+                return
+            for _chunk, items in rows:
+                for phone, variables in json.loads(items):
+                    yield Recipient(phone, variables) if variables else phone
+            chunk = rows[-1][0]
+
+    def report(self, job_id: str | None = None) -> JournalReport:
+        """Summarise a job without sending anything: states, reasons and delivery counts."""
+        job = self.job(job_id)
+        jid = (job.job_id,)
+        states = dict(self._query(
+            "SELECT state, count(*) FROM recipients WHERE job_id = ? GROUP BY state", jid))
+        reasons = dict(self._query(
+            "SELECT reason, count(*) FROM recipients WHERE job_id = ? AND reason IS NOT NULL "
+            "GROUP BY reason", jid))
+        finals = ", ".join("?" * len(_FINAL_DELIVERY))
+        delivered, delivery_failed, awaiting = self._query(
+            "SELECT coalesce(sum(delivery_status = 'delivered'), 0), "
+            "coalesce(sum(delivery_status = 'failed'), 0), "
+            f"coalesce(sum(state = 'sent' AND (delivery_status IS NULL OR delivery_status "
+            f"NOT IN ({finals}))), 0) FROM recipients WHERE job_id = ?",
+            (*_FINAL_DELIVERY, job.job_id))[0]
+        return JournalReport(
+            job=job, states=states, reasons=reasons, delivered=delivered,
+            delivery_failed=delivery_failed, awaiting=awaiting,
+            entries=lambda state=None: self.recipients(job.job_id, state=state),
+        )
+
+    # --- used by the dispatcher ---------------------------------------------------------
+
+    def _resolve_job(self, spec: JobSpec, job_id: str | None) -> tuple[str, bool]:
+        """(job_id, has recorded recipients). Same content and no job_id => the same job."""
+        fingerprint = spec.fingerprint()
+        job_id = job_id or f"job-{fingerprint[:16]}"
+        rows = self._query("SELECT fingerprint FROM jobs WHERE job_id = ?", (job_id,))
+        if rows and rows[0][0] != fingerprint:
+            raise ConfigurationError(
+                f"job {job_id!r} in {self.path} was started with a different message "
+                "(body, sender, attachments or options); pass a new job_id to start another "
+                "job, or resend the original message to resume this one"
+            )
+        recorded = bool(rows) and bool(self._query(
+            "SELECT 1 FROM recipients WHERE job_id = ? LIMIT 1", (job_id,)))
+        return job_id, recorded
+
+    def _lookup(self, job_id: str, keys: Sequence[str]) -> dict[str, Prior]:
+        with self._lock:
+            try:
+                return lookup_rows(self._conn, job_id, keys)
+            except sqlite3.Error as exc:
+                raise JournalError(f"reading the journal {self.path} failed ({exc})") from None
+
+    def _begin_job(
+        self, spec: JobSpec, *, job_id: str | None, provider: str, settings: Mapping[str, Any],
+        total: int | None, replace_source: bool,
+    ) -> tuple[str, bool]:
+        """Create or reopen a job (status ``running``); returns (job_id, resumed)."""
+        fingerprint = spec.fingerprint()
+        now = time.time()
+        with self._lock:
+            job_id, resumed = self._resolve_job(spec, job_id)
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.execute(
+                    "INSERT INTO jobs (job_id, fingerprint, provider, spec, settings, status, "
+                    "total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?) "
+                    "ON CONFLICT (job_id) DO UPDATE SET provider = excluded.provider, "
+                    "settings = excluded.settings, status = 'running', duplicates = 0, "
+                    "total = coalesce(excluded.total, jobs.total), "
+                    "updated_at = excluded.updated_at",
+                    (job_id, fingerprint, provider, dumps(spec.to_json()), dumps(dict(settings)),
+                     total, now, now))
+                if replace_source:
+                    self._conn.execute("DELETE FROM job_sources WHERE job_id = ?", (job_id,))
+                    self._conn.execute(
+                        "UPDATE jobs SET source_complete = 0 WHERE job_id = ?", (job_id,))
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise JournalError(f"starting job {job_id!r} in {self.path} failed ({exc})") \
+                    from None
+        return job_id, resumed
+
+    def _session(self, job_id: str, run_id: str, *, resend_unknown: bool) -> JobSession:
+        """A run's write session: group commit on a private thread, bound to the running loop."""
+        writer = GroupWriter(self._conn, self._lock, asyncio.get_running_loop())
+        return JobSession(writer, job_id, run_id, resend_unknown=resend_unknown)
+
+    # --- webhooks: deliveries and event ids ---------------------------------------------
+
+    def record_delivery(
+        self,
+        provider: str,
+        message_id: str,
+        status: DeliveryStatus,
+        *,
+        raw_status: str | None = None,
+        occurred_at: datetime | None = None,
+        error_code: str | None = None,
+    ) -> bool:
+        """Store a delivery status on the recipient sent as ``message_id``; False if none.
+
+        A final status (delivered / failed) is never replaced by a late intermediate one, and
+        an older event never replaces a newer one.
+        """
+        status = DeliveryStatus.parse(status)
+        when = occurred_at.timestamp() if occurred_at is not None else time.time()
+        is_final = status.is_final
+        finals = ", ".join("?" * len(_FINAL_DELIVERY))
+        with self._lock:
+            matched = self._query(
+                "SELECT count(*) FROM recipients WHERE provider = ? AND message_id = ?",
+                (provider, message_id))[0][0]
+            if not matched:
+                return False
+            self._write(
+                "UPDATE recipients SET delivery_status = ?, delivery_raw_status = ?, "
+                "delivery_error_code = ?, delivery_at = ? WHERE provider = ? AND message_id = ? "
+                "AND (delivery_status IS NULL OR (? AND delivery_status NOT IN "
+                f"({finals})) OR ((? OR delivery_status NOT IN ({finals})) "
+                "AND coalesce(delivery_at, 0) <= ?))",
+                (status.value, raw_status, error_code, when, provider, message_id, is_final,
+                 *_FINAL_DELIVERY, is_final, *_FINAL_DELIVERY, when))
+        return True
+
+    def mark_event_seen(self, event_id: str) -> bool:
+        """True the first time ``event_id`` is seen, False for every replay."""
+        return self._write("INSERT OR IGNORE INTO seen_events VALUES (?, ?)",
+                           (event_id, time.time())) == 1
+
+    def forget_event(self, event_id: str) -> None:
+        """Undo :meth:`mark_event_seen` (the handler failed; the provider's retry must apply)."""
+        self._write("DELETE FROM seen_events WHERE event_id = ?", (event_id,))
+
+    # --- suppression (opt-outs) ---------------------------------------------------------
+
+    def suppress(self, phone: str, *, reason: str = "opted_out", source: str | None = None) -> None:
+        """Add a number to the suppression list; every later job skips it (``opted_out``)."""
+        number = normalize(phone)
+        self._write("INSERT OR REPLACE INTO suppressions VALUES (?, ?, ?, ?)",
+                    (number, reason, source, time.time()))
+        with self._lock:
+            if self._suppressed is not None:
+                self._suppressed.add(number)
+
+    def unsuppress(self, phone: str) -> None:
+        number = normalize(phone)
+        self._write("DELETE FROM suppressions WHERE phone = ?", (number,))
+        with self._lock:
+            if self._suppressed is not None:
+                self._suppressed.discard(number)
+
+    def is_suppressed(self, phone: str) -> bool:
+        return bool(self._query("SELECT 1 FROM suppressions WHERE phone = ?",
+                                (normalize(phone),)))
+
+    def suppressed(self) -> set[str]:
+        return {row[0] for row in self._query("SELECT phone FROM suppressions")}
+
+    def _is_suppressed_cached(self, phone: str) -> bool:
+        """The dispatcher's per-recipient check: an in-memory set, re-read at most once a
+        second, and only when another connection (another process) changed the database."""
+        now = time.monotonic()
+        if self._suppressed is None or now >= self._refresh_at:
+            self._refresh_at = now + C.JOURNAL_SUPPRESSION_REFRESH
+            version = self._query("PRAGMA data_version")[0][0]
+            if self._suppressed is None or version != self._data_version:
+                self._data_version = version
+                fresh = self.suppressed()
+                with self._lock:
+                    self._suppressed = fresh
+        return phone in self._suppressed
