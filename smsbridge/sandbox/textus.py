@@ -118,6 +118,8 @@ class TextUsAPI:
             ("GET", "/{account}/conversations/{phone}", "textus.conversations.by_phone",
              self.conversation_by_phone),
             ("GET", "/{account}/contacts", "textus.contacts.list", self.contacts),
+            ("GET", "/{account}/contact_filters/{filter}/contacts", "textus.contacts.list",
+             self.contacts),
             ("POST", "/{account}/contacts", "textus.contacts.create", self.create_contact),
             ("GET", "/{account}/opt_outs", "textus.opt_outs.list", self.opt_outs),
             ("GET", "/{account}/opt_outs/{phone}", "textus.opt_outs.get", self.get_opt_out),
@@ -292,7 +294,9 @@ class TextUsAPI:
         q = request.query.get("q", "").strip().lower()
         items = [c for c in self.state.contacts.values() if not q or contact_matches(c, q)]
         items.sort(key=lambda c: (c.get("name") or "").lower())
-        return self._collection(request, f"/{self.state.account_slug}/contacts", items, dict)
+        contact_filter = request.match_info.get("filter")  # "all" and custom filters alike
+        suffix = f"/contact_filters/{contact_filter}/contacts" if contact_filter else "/contacts"
+        return self._collection(request, f"/{self.state.account_slug}{suffix}", items, dict)
 
     async def create_contact(self, request: web.Request) -> web.Response:
         if (denied := self._wrong_account(request)) is not None:
@@ -329,9 +333,10 @@ class TextUsAPI:
     async def opt_outs(self, request: web.Request) -> web.Response:
         if (denied := self._wrong_account(request)) is not None:
             return denied
-        q = "".join(ch for ch in request.query.get("q", "") if ch.isdigit())
-        if request.query.get("q") and len(q) < 3:
-            return _unprocessable(Rejected({"q": ["must have at least 3 digits"]}))
+        raw_q = request.query.get("q", "").strip()
+        if raw_q and len(raw_q) < 3:
+            return _unprocessable(Rejected({"q": ["must have at least 3 characters"]}))
+        q = "".join(ch for ch in raw_q if ch.isdigit() or ch == "+")
         exact = {e164(v) for v in request.query.getall("exact[]", [])}
         items = [o for phone, o in self.state.opt_outs.items()
                  if (not q or q in phone) and (not exact or phone in exact)]

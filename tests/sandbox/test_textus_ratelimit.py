@@ -31,7 +31,7 @@ async def limited(clients: Any) -> AsyncIterator[tuple[Sandbox, Any]]:
 
 
 async def test_every_response_carries_the_rate_limit_headers(limited: Any) -> None:
-    sandbox, textus = limited
+    _, textus = limited
     await fresh_window(1.0)
     replies = [
         await textus("POST", "/sandbox/messages", json_body=SEND),  # 201

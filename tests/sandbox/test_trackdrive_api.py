@@ -1,4 +1,4 @@
-"""The emulated TrackDrive API over real sockets: auth, envelopes, lists, schedules, leads, texts."""
+"""The emulated TrackDrive API over real sockets: auth, envelopes, lists, schedules, leads."""
 
 from __future__ import annotations
 
