@@ -1,0 +1,182 @@
+"""One-shot commands: ``send``, ``call`` (TrackDrive call-now) and ``schedules list``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from ..errors import ConfigurationError
+from ..models import Attachment, Message
+from ..phone import mask, set_default_region
+from ..protocol import MessagingProvider
+from ._common import open_provider, parse_key_values, run, url_option
+from ._errors import EXIT_OK, redactor
+from ._render import make_consoles
+
+
+@click.command()
+@click.option("--to", "to", required=True, metavar="PHONE", help="Recipient, e.g. +13035551234.")
+@click.option("--body", required=True, help="Message text.")
+@click.option("--from", "sender", metavar="PHONE", help="Sender number (provider-specific).")
+@click.option("--media-url", metavar="URL", help="Attachment URL (MMS).")
+@click.option("--media-type", metavar="TYPE", help="Attachment type, e.g. image/png.")
+@click.option(
+    "--option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Provider option, repeatable (e.g. lead_id=11000635, saved_reply=/saved_replies/x).",
+)
+@click.option("--region", metavar="CC", help="Region for numbers without a country code (US).")
+@url_option
+def send(
+    to: str,
+    body: str,
+    sender: str | None,
+    media_url: str | None,
+    media_type: str | None,
+    options: tuple[str, ...],
+    region: str | None,
+    url: str | None,
+) -> int:
+    """Send one SMS and print the provider's receipt."""
+    if bool(media_url) != bool(media_type):
+        raise click.UsageError("--media-url and --media-type go together")
+    if region:
+        set_default_region(region)
+    attachments = (
+        [Attachment(url=media_url, content_type=media_type)] if media_url and media_type else []
+    )
+    message = Message(
+        to=to,
+        body=body,
+        sender=sender,
+        attachments=attachments,
+        options=parse_key_values(options, "--option"),
+    )
+    receipt = run(_send(open_provider(url), message))
+    out, _ = make_consoles()
+    details = [
+        f"to {mask(receipt.to)}",
+        f"message id {receipt.message_id}" if receipt.message_id else "no message id",
+        f"status {receipt.raw_status or receipt.status.value}",
+    ]
+    if receipt.request_id:
+        details.append(f"request id {receipt.request_id}")
+    out.print(f"[green]sent[/] via {receipt.provider}: " + ", ".join(details))
+    return EXIT_OK
+
+
+async def _send(provider: MessagingProvider, message: Message) -> Any:
+    async with provider:
+        return await provider.send(message)
+
+
+def _trackdrive(provider: MessagingProvider, what: str) -> Any:
+    schedules = getattr(provider, "schedules", None)
+    if schedules is None:
+        raise ConfigurationError(
+            f"{what} is a TrackDrive feature but the connection URL is for {provider.name!r}; "
+            "use trackdrive://PUBLIC_KEY:PRIVATE_KEY@SUBDOMAIN"
+        )
+    return schedules
+
+
+@click.command()
+@click.option("--lead-id", metavar="ID", help="Dial this existing lead (recommended).")
+@click.option("--schedule-id", metavar="ID", help="Schedule to dial from (with --to).")
+@click.option("--lead-token", metavar="TOKEN", help="Schedule's leads API key (with --to).")
+@click.option("--to", metavar="PHONE", help="Number to dial (with --schedule-id/--lead-token).")
+@click.option(
+    "--data", "data", multiple=True, metavar="KEY=VALUE", help="Lead data, repeatable."
+)
+@click.option("--traffic-source-id", metavar="ID", help="Traffic source, for lead distribution.")
+@url_option
+def call(
+    lead_id: str | None,
+    schedule_id: str | None,
+    lead_token: str | None,
+    to: str | None,
+    data: tuple[str, ...],
+    traffic_source_id: str | None,
+    url: str | None,
+) -> int:
+    """Place a TrackDrive call now (schedules/make_call). Never retried automatically."""
+    redactor.add(lead_token)
+    # which combinations are valid is checked once, by make_call itself (exit 2 when wrong)
+    params: dict[str, Any] = {
+        "lead_id": lead_id,
+        "schedule_id": schedule_id,
+        "lead_token": lead_token,
+        "to": to,
+        "traffic_source_id": traffic_source_id,
+    }
+    if data:
+        params["data"] = parse_key_values(data, "--data")
+    params = {k: v for k, v in params.items() if v is not None}
+    placed = run(_call(open_provider(url), params))
+    out, _ = make_consoles()
+    number = getattr(placed, "number_called", None) or to
+    parts = [f"call {getattr(placed, 'id', None)}", f"status {getattr(placed, 'status', None)}"]
+    if number:
+        parts.append(f"dialing {mask(str(number))}")
+    for field in ("schedule_id", "lead_id"):
+        value = getattr(placed, field, None)
+        if value is not None:
+            parts.append(f"{field.replace('_', ' ')} {value}")
+    out.print("[green]call placed[/] via trackdrive: " + ", ".join(parts))
+    return EXIT_OK
+
+
+async def _call(provider: MessagingProvider, params: dict[str, Any]) -> Any:
+    async with provider:
+        return await _trackdrive(provider, "call-now").make_call(**params)
+
+
+@click.group()
+def schedules() -> None:
+    """TrackDrive schedules."""
+
+
+@schedules.command("list")
+@click.option("--order", metavar="FIELD", help="Sort field, e.g. created_at, name, paused.")
+@click.option("--order-dir", type=click.Choice(["asc", "desc"]), help="Sort direction.")
+@click.option("--fulltext", metavar="TEXT", help="Full-text filter.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Stop after N schedules.")
+@url_option
+def list_schedules(
+    order: str | None,
+    order_dir: str | None,
+    fulltext: str | None,
+    limit: int | None,
+    url: str | None,
+) -> int:
+    """List schedules (all pages, or the first --limit)."""
+    filters = {"order": order, "order_dir": order_dir, "fulltext": fulltext}
+    rows = run(_list_schedules(open_provider(url), {k: v for k, v in filters.items() if v}, limit))
+    out, _ = make_consoles()
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} schedule(s)", title_justify="left", header_style="bold")
+    for column in ("id", "name", "type", "paused", "offer", "created"):
+        table.add_column(column)
+    for s in rows:
+        table.add_row(
+            str(getattr(s, "id", "")),
+            str(getattr(s, "name", "") or ""),
+            str(getattr(s, "schedule_type", "") or ""),
+            "yes" if getattr(s, "paused", False) else "no",
+            str(getattr(s, "offer_id", "") or ""),
+            str(getattr(s, "created_at", "") or ""),
+        )
+    out.print(table)
+    return EXIT_OK
+
+
+async def _list_schedules(
+    provider: MessagingProvider, filters: dict[str, Any], limit: int | None
+) -> list[Any]:
+    async with provider:
+        pager = _trackdrive(provider, "schedules list").list(**filters)
+        return list(await pager.to_list(limit))

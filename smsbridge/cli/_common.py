@@ -1,0 +1,64 @@
+"""Helpers every command shares: the ``--url`` option, opening a provider, running a coroutine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import ConfigurationError
+from ..protocol import MessagingProvider
+from ..registry import ENV_VAR, connect
+from ._errors import redactor
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+NO_URL_MESSAGE = (
+    f"no provider configured: pass --url (or set {ENV_VAR}) with a connection URL like "
+    "textus://TOKEN@ACCOUNT or trackdrive://PUBLIC_KEY:PRIVATE_KEY@SUBDOMAIN "
+    "(run 'smsbridge sandbox' for a local one)"
+)
+
+
+def url_option(func: F) -> F:
+    """``--url`` with ``$SMSBRIDGE_URL`` as the fallback. Prefer the variable: argv is public."""
+    return click.option(
+        "--url",
+        envvar=ENV_VAR,
+        show_envvar=True,
+        metavar="URL",
+        help="Provider connection URL (textus://TOKEN@ACCOUNT, "
+        "trackdrive://PUBLIC:PRIVATE@SUBDOMAIN; ?base_url=... for a sandbox).",
+    )(func)
+
+
+def open_provider(url: str | None, **overrides: Any) -> MessagingProvider:
+    """The provider for ``url``; a missing URL is a configuration error (exit 2)."""
+    if not url or not url.strip():
+        raise ConfigurationError(NO_URL_MESSAGE)
+    redactor.add_url(url)
+    return connect(url.strip(), **overrides)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion; Ctrl-C surfaces as KeyboardInterrupt (exit 130 in main)."""
+    return asyncio.run(coro)
+
+
+def parse_key_values(pairs: Iterable[str], option: str) -> dict[str, Any]:
+    """``key=value`` pairs; a value that is JSON (number, true/false, list) is decoded."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected key=value, got {pair!r}", param_hint=option)
+        try:
+            out[key.strip()] = json.loads(value)
+        except ValueError:
+            out[key.strip()] = value
+    return out
+

@@ -1,0 +1,166 @@
+"""Recipients from a CSV file, streamed row by row (never loaded whole).
+
+The file needs a header row. One column holds the phone number (``--phone-column``; by default
+the first of ``phone``, ``phone_number``, ``to``, ``number``, ``mobile``, ``cell``, matched
+case-insensitively); every other column becomes a template variable (``{name}`` in the body).
+The delimiter (comma, semicolon, tab or pipe) is detected from the first lines, and a UTF-8 byte
+order mark (Excel) is ignored. Bad structure is reported as a :class:`ValidationError` naming the
+file and line before anything is sent: :meth:`CsvRecipients.count` reads the file once up front.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+from ..errors import ValidationError
+from ..models import Recipient
+
+PHONE_COLUMN_CANDIDATES = ("phone", "phone_number", "to", "number", "mobile", "cell")
+_SNIFF_BYTES = 16 * 1024
+_DELIMITERS = ",;\t|"
+STDIN = "-"
+
+
+class CsvRecipients:
+    """An iterable of :class:`Recipient` read lazily from ``path`` (``"-"`` for stdin)."""
+
+    def __init__(
+        self, path: str | Path, *, phone_column: str | None = None, encoding: str = "utf-8-sig"
+    ) -> None:
+        self.path = str(path)
+        self.encoding = encoding
+        self._stdin: _Buffered | None = None
+        with self._open() as handle:
+            sample = handle.read(_SNIFF_BYTES)
+        self.dialect = _sniff(sample)
+        header = next(csv.reader(sample.splitlines(), self.dialect), None)
+        if not header or not any(name.strip() for name in header):
+            raise ValidationError(
+                f"{self.name} is empty or has no header row; the first line must name the "
+                "columns, e.g. phone,name"
+            )
+        self.columns = [name.strip() for name in header]
+        self.phone_index = _phone_index(self.columns, phone_column, self.name)
+        self.phone_column = self.columns[self.phone_index]
+        self.variable_columns = [
+            (i, name) for i, name in enumerate(self.columns) if i != self.phone_index and name
+        ]
+
+    @property
+    def name(self) -> str:
+        return "standard input" if self.path == STDIN else self.path
+
+    def _open(self) -> IO[str] | _Buffered:
+        if self.path == STDIN:
+            # stdin is read once: the sniffed sample is replayed before the rest of the stream
+            if self._stdin is None:
+                self._stdin = _Buffered(sys.stdin)
+            return self._stdin
+        try:
+            return open(self.path, encoding=self.encoding, newline="")
+        except FileNotFoundError:
+            raise ValidationError(f"recipients file not found: {self.path}") from None
+        except IsADirectoryError:
+            raise ValidationError(f"{self.path} is a directory, not a CSV file") from None
+
+    def count(self) -> int | None:
+        """Data rows in the file (validating its encoding and structure), or None for stdin."""
+        if self.path == STDIN:
+            return None
+        rows = 0
+        for _ in self._rows():
+            rows += 1
+        return rows
+
+    def _rows(self) -> Iterator[list[str]]:
+        with self._open() as handle:
+            reader = csv.reader(handle, self.dialect)
+            try:
+                next(reader, None)  # header
+                for row in reader:
+                    if row and any(cell.strip() for cell in row):
+                        yield row
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise ValidationError(
+                    f"{self.name} line {reader.line_num}: {_short(exc)}; save the file as "
+                    f"UTF-8 CSV ({self.encoding}) and check quoting"
+                ) from None
+
+    def __iter__(self) -> Iterator[Recipient]:
+        phone_index = self.phone_index
+        variables = self.variable_columns
+        for row in self._rows():
+            width = len(row)
+            phone = row[phone_index].strip() if phone_index < width else ""
+            yield Recipient(
+                phone, {name: (row[i] if i < width else "") for i, name in variables}
+            )
+
+
+class _Buffered:
+    """Replays the sniffed sample of stdin, then the rest of it, as one text stream."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._buffer = ""
+        self._sampled = False
+
+    def read(self, size: int = -1) -> str:
+        if self._sampled:
+            raise ValidationError("standard input can only be read once")
+        self._sampled = True
+        self._buffer = self._stream.read(size)
+        return self._buffer
+
+    def __iter__(self) -> Iterator[str]:
+        # the sample may end mid-line: join its tail with the stream's next line
+        lines = self._buffer.splitlines(keepends=True)
+        self._buffer = ""
+        tail = lines.pop() if lines and not lines[-1].endswith(("\n", "\r")) else ""
+        yield from lines
+        first = True
+        for line in self._stream:
+            if first:
+                first, line = False, tail + line
+            yield line
+        if first and tail:
+            yield tail
+
+    def __enter__(self) -> _Buffered:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _sniff(sample: str) -> type[csv.Dialect]:
+    first_lines = "\n".join(sample.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(first_lines, delimiters=_DELIMITERS)
+    except csv.Error:
+        return csv.excel
+
+
+def _phone_index(columns: list[str], wanted: str | None, name: str) -> int:
+    lowered = [column.lower() for column in columns]
+    candidates = (wanted,) if wanted else PHONE_COLUMN_CANDIDATES
+    for candidate in candidates:
+        if candidate.lower() in lowered:
+            return lowered.index(candidate.lower())
+    listed = ", ".join(repr(c) for c in columns if c) or "none"
+    looked_for = f"column {wanted!r}" if wanted else "phone column (" + ", ".join(
+        PHONE_COLUMN_CANDIDATES) + ")"
+    raise ValidationError(
+        f"{name} has no {looked_for}; its columns are {listed}; name the phone column "
+        "with --phone-column"
+    )
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not valid {exc.encoding} text"
+    return str(exc)

@@ -1,0 +1,308 @@
+"""Bulk jobs from the command line: ``bulk`` and ``resume`` (``report`` is in ``_report_cmd``).
+
+Exit codes: 0 when every recipient was sent or skipped (skipped = duplicates, invalid numbers,
+opt-outs, already done: listed in the summary, not failures); 1 when any recipient failed or is
+unknown — with a journal this is judged on the whole job, so re-running or resuming a job that
+had failures still exits 1; 130 when interrupted by Ctrl-C / SIGTERM (workers stop taking
+recipients, in-flight sends finish or become UNKNOWN, the journal stays consistent, and the
+summary of what was done is printed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import click
+from rich.console import Console
+
+from .._render import Template
+from .._report import Progress
+from ..dispatcher import Dispatcher
+from ..errors import ValidationError
+from ..journal import Journal
+from ..models import Attachment, Outcome
+from ..protocol import MessagingProvider
+from ..ratelimit import RateLimiter
+from ._common import open_provider, parse_key_values, run, url_option
+from ._csv import CsvRecipients
+from ._errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from ._interrupt import run_interruptible
+from ._render import JobProgress, JobSummary, make_consoles, print_summary
+from ._report_cmd import job_line, open_journal
+from ._sources import cli_job_id, recall, remember
+
+
+class CliRun:
+    """What one job run showed and gathered: live progress, reasons, interruption."""
+
+    def __init__(self, console: Console, label: str, total: int | None) -> None:
+        self.console = console
+        self.bar = JobProgress(console, label, total)
+        self.progress: Progress | None = None
+        self.reasons: Counter[str] = Counter()
+        self.job_id: str | None = None
+        self.interrupted = False
+
+    def on_progress(self, progress: Progress) -> None:
+        self.progress = progress
+        self.bar.update(progress)
+
+    def count(self, outcome: Outcome) -> None:
+        if outcome.reason:
+            self.reasons[outcome.reason] += 1
+
+    def execute(self, work: Coroutine[Any, Any, Any]) -> None:
+        with self.bar:
+            _, self.interrupted = run(run_interruptible(work, self._stopping))
+
+    def _stopping(self) -> None:
+        self.console.print(
+            "[yellow]stopping[/]: no new sends; waiting for the ones in flight "
+            "(press Ctrl-C again to quit at once — the journal stays resumable)"
+        )
+
+
+def job_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by ``bulk`` and ``resume``."""
+    options = (
+        click.option(
+            "--concurrency", type=click.IntRange(1, 1000), default=32, show_default=True,
+            help="Sends in flight at once.",
+        ),
+        click.option(
+            "--rate", type=click.FloatRange(min=0, min_open=True), metavar="PER_SECOND",
+            help="Messages per second; replaces the provider's default limit (TextUs: 1000 "
+            "per 5 minutes). Use what your account allows.",
+        ),
+        url_option,
+    )
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def open_job_provider(url: str | None, rate: float | None, console: Console) -> MessagingProvider:
+    overrides = {"rate_limiter": RateLimiter(rate, 1.0)} if rate else {}
+    provider = open_provider(url, **overrides)
+    limiter = getattr(provider, "rate_limiter", None)
+    if rate is None and isinstance(limiter, RateLimiter):
+        console.print(
+            f"{provider.name}: at most {limiter.rate:,.1f} messages/s (the provider's default "
+            "limit); --rate changes it",
+            markup=False,
+        )
+    return provider
+
+
+def dispatcher_rate(provider: MessagingProvider) -> float | None:
+    """The provider's limit, also applied by the dispatcher *before* it claims a recipient.
+
+    Otherwise workers claim recipients (journal: in flight) and then wait inside the provider's
+    limiter; a crash at that moment would report never-sent recipients as UNKNOWN.
+    """
+    limiter = getattr(provider, "rate_limiter", None)
+    if isinstance(limiter, RateLimiter):
+        return limiter.rate
+    return None
+
+
+@click.command()
+@click.argument("recipients", metavar="RECIPIENTS_CSV", type=click.Path(allow_dash=True))
+@click.option("--body", required=True, help='Template; {column} is filled per row: "Hi {name}".')
+@click.option("--from", "sender", metavar="PHONE", help="Sender number (provider-specific).")
+@click.option("--media-url", metavar="URL", help="Attachment URL (MMS), same for everyone.")
+@click.option("--media-type", metavar="TYPE", help="Attachment type, e.g. image/png.")
+@click.option(
+    "--option", "options", multiple=True, metavar="KEY=VALUE", help="Provider option, repeatable."
+)
+@click.option("--journal", type=click.Path(dir_okay=False), help="SQLite journal: resumable job.")
+@click.option("--dry-run", is_flag=True, help="Validate, render and de-duplicate; send nothing.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), metavar="N",
+    help="Native multi-recipient sends of N (TextUs; no per-recipient message ids).",
+)
+@click.option("--phone-column", metavar="NAME", help="CSV column with the numbers (auto: phone).")
+@click.option("--region", metavar="CC", help="Region for numbers without a country code (US).")
+@click.option("--job-id", metavar="ID", help="Job name in the journal (default: from content).")
+@job_options
+def bulk(
+    recipients: str,
+    body: str,
+    sender: str | None,
+    media_url: str | None,
+    media_type: str | None,
+    options: tuple[str, ...],
+    journal: str | None,
+    dry_run: bool,
+    batch_size: int | None,
+    phone_column: str | None,
+    region: str | None,
+    job_id: str | None,
+    concurrency: int,
+    rate: float | None,
+    url: str | None,
+) -> int:
+    """Send one templated message to every row of a CSV file (streamed, never loaded whole).
+
+    The CSV needs a header; the phone column is found automatically (phone, phone_number, to,
+    number, mobile, cell) or named with --phone-column; every other column is a {variable}.
+    Invalid and duplicate numbers are skipped and reported. With --journal the job can be
+    resumed after a crash (smsbridge resume JOURNAL) and nobody is texted twice.
+    """
+    if bool(media_url) != bool(media_type):
+        raise click.UsageError("--media-url and --media-type go together")
+    source = CsvRecipients(recipients, phone_column=phone_column)
+    _check_template(body, source)
+    total = source.count()  # reads the file once: bad CSV exits 2 before the first send
+    attachments = (
+        (Attachment(url=media_url, content_type=media_type),) if media_url and media_type else ()
+    )
+    message: dict[str, Any] = {
+        "body": body,
+        "sender": sender,
+        "attachments": attachments,
+        "options": parse_key_values(options, "--option"),
+    }
+    out, err = make_consoles()
+    provider = open_job_provider(url, rate, err)
+    job_id = job_id or cli_job_id(message, source)
+    dispatcher = Dispatcher(
+        provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
+        batch_size=batch_size, default_region=region, job_id=job_id,
+        rate_limit=dispatcher_rate(provider),
+    )
+    if journal is not None and not dry_run:
+        remember(journal, job_id, source, region)  # before the first send: resume can re-read
+    job = CliRun(err, f"{'dry run' if dry_run else 'sending'} via {provider.name}", total)
+    job.job_id = job_id
+    dispatcher.on_progress = job.on_progress
+    job.execute(stream_job(provider, dispatcher, source, message, job))
+    title = f"{'Dry run' if dry_run else 'Bulk send'} via {provider.name}: {source.name}"
+    return finish(out, title, job, journal if not dry_run else None, dry_run=dry_run)
+
+
+async def stream_job(
+    provider: MessagingProvider,
+    dispatcher: Dispatcher,
+    source: CsvRecipients,
+    message: dict[str, Any],
+    job: CliRun,
+) -> None:
+    async with provider, dispatcher, dispatcher.stream(source, **message) as stream:
+        async for outcome in stream:
+            job.count(outcome)
+
+
+@click.command()
+@click.argument("journal", metavar="JOURNAL", type=click.Path(dir_okay=False))
+@click.option("--job-id", metavar="ID", help="Which job (default: the most recent).")
+@click.option(
+    "--resend-unknown", is_flag=True,
+    help="Also resend recipients whose earlier send is UNKNOWN (may text them twice).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what a resume would send; send nothing.")
+@job_options
+def resume(
+    journal: str,
+    job_id: str | None,
+    resend_unknown: bool,
+    dry_run: bool,
+    concurrency: int,
+    rate: float | None,
+    url: str | None,
+) -> int:
+    """Finish a journaled job after a crash or Ctrl-C, from the journal alone.
+
+    Recipients already sent, failed or skipped are not touched; those a crash left in flight
+    become UNKNOWN and are not resent (unless --resend-unknown); the rest are sent. Needs only
+    the provider credentials (--url): the message and recipients are in the journal.
+    """
+    with open_journal(journal) as existing:
+        info = existing.job(job_id)
+    csv = recall(journal, info.job_id)
+    if not info.source_complete and csv is None:
+        raise ValidationError(
+            f"job {info.job_id} stopped before all its recipients were read and the journal "
+            "does not know their file; run the original bulk command again with this journal "
+            "to finish it (nobody is texted twice)"
+        )
+    out, err = make_consoles()
+    provider = open_job_provider(url, rate, err)
+    if info.provider and info.provider != provider.name:
+        err.print(
+            f"note: job {info.job_id} was started via {info.provider}; resuming via "
+            f"{provider.name}",
+            markup=False,
+        )
+    dispatcher = Dispatcher(
+        provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
+        resend_unknown=resend_unknown, job_id=info.job_id, rate_limit=dispatcher_rate(provider),
+        default_region=csv.region if csv is not None else None,
+    )
+    label = f"resuming {info.job_id} via {provider.name}"
+    if info.source_complete:
+        job = CliRun(err, label, info.total)
+        work = _resume_from_journal(provider, dispatcher, job)
+    else:
+        assert csv is not None
+        # the journal has part of the file: stream it again; done recipients are skipped
+        if csv.changed():
+            err.print(f"note: {csv.path} changed since the job started; resuming with its "
+                      "current rows", markup=False)
+        source = csv.open()
+        job = CliRun(err, label, source.count())
+        spec = info.spec
+        message = {"body": spec.body, "sender": spec.sender, "attachments": spec.attachments,
+                   "options": dict(spec.options)}
+        work = stream_job(provider, dispatcher, source, message, job)
+    job.job_id = info.job_id
+    dispatcher.on_progress = job.on_progress
+    job.execute(work)
+    title = f"{'Dry run of resume' if dry_run else 'Resume'} of {info.job_id} via {provider.name}"
+    return finish(out, title, job, journal if not dry_run else None, dry_run=dry_run)
+
+
+async def _resume_from_journal(
+    provider: MessagingProvider, dispatcher: Dispatcher, job: CliRun
+) -> None:
+    async with provider, dispatcher:
+        report = await dispatcher.resume(job.job_id)
+    job.reasons.update(report.reasons())
+
+
+def _check_template(body: str, source: CsvRecipients) -> None:
+    """A placeholder no column fills would fail every recipient: refuse before sending."""
+    columns = {name for _, name in source.variable_columns}
+    missing = sorted(Template(body).fields - columns)
+    if missing:
+        names = ", ".join("{" + name + "}" for name in missing)
+        listed = ", ".join(sorted(columns)) or "none besides the phone column"
+        raise click.UsageError(
+            f"--body uses {names} but {source.name} has no such column (its columns: {listed})"
+        )
+
+
+def finish(
+    out: Console, title: str, job: CliRun, journal: str | None, *, dry_run: bool = False
+) -> int:
+    """Print the summary (and the whole job's state from the journal); return the exit code."""
+    progress = job.progress or Progress(None, 0, 0, 0, 0, 0, 0.0)
+    print_summary(out, JobSummary(
+        title=title, counts=progress, elapsed=progress.elapsed, reasons=dict(job.reasons),
+        journal=journal, dry_run=dry_run, interrupted=job.interrupted,
+    ))
+    bad = progress.failed + progress.unknown
+    if journal is not None and job.job_id is not None:
+        with Journal(journal) as opened:
+            report = opened.report(job.job_id)
+        out.print(job_line(report), markup=False)
+        bad = report.failed + report.unknown
+        if not report.complete:
+            out.print(f"Resume with: smsbridge resume {journal}", markup=False)
+    elif job.interrupted and not dry_run:
+        out.print("Without --journal this job cannot be resumed.", markup=False)
+    if job.interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if bad else EXIT_OK
