@@ -19,6 +19,7 @@ import phonenumbers
 from aiohttp import web
 
 from .._constants import PHONE_CACHE_SIZE
+from .._convert import parse_bool as _parse_bool
 from ..errors import InvalidPhoneNumber
 from ..phone import normalize
 
@@ -28,13 +29,7 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _SLUG_SPACE = 62**7
 _SLUG_STEP = 1_000_003  # odd and not a multiple of 31: n -> n*STEP mod 62**7 is a bijection
-_TRUE = frozenset({"1", "true", "yes", "on"})
-_FALSE = frozenset({"0", "false", "no", "off"})
 BOOLEAN_HINT = "must be a boolean value: 1, true, yes, on, 0, false, no, off"
-
-
-class BadBody(Exception):
-    """The request body is not a JSON object (or form) the API can read."""
 
 
 def dumps(data: Any) -> bytes:
@@ -59,16 +54,16 @@ def abort_connection(request: web.BaseRequest) -> web.Response:
 
 
 async def read_json_object(request: web.Request) -> JSON:
-    """The body as a JSON object; an empty body is ``{}``. Raises :class:`BadBody`."""
+    """The body as a JSON object; an empty body is ``{}``. Raises a 400 :class:`Rejected`."""
     raw = await request.read()
     if not raw.strip():
         return {}
     try:
         data = json.loads(raw)
     except ValueError:
-        raise BadBody("the body is not valid JSON") from None
+        raise Rejected({"base": ["the body is not valid JSON"]}, status=400) from None
     if not isinstance(data, dict):
-        raise BadBody("the body must be a JSON object")
+        raise Rejected({"base": ["the body must be a JSON object"]}, status=400)
     return data
 
 
@@ -146,17 +141,10 @@ def loose_phone(value: Any, region: str = "US") -> tuple[str, str | None] | None
 
 def parse_bool(value: Any) -> bool | None:
     """Rails-style booleans (1/true/yes/on, 0/false/no/off); None when not one of them."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-    return None
+    try:
+        return _parse_bool(value)
+    except ValueError:
+        return None
 
 
 def is_http_url(value: Any) -> bool:

@@ -19,6 +19,7 @@ import attrs
 from .._logging import logger
 
 Transition = Callable[[], None]
+_RESOLUTION = 0.001
 
 
 class Lifecycle:
@@ -70,7 +71,7 @@ class Lifecycle:
             return
         self._timer = None
         heap = self._heap
-        now = loop.time()
+        now = loop.time() + _RESOLUTION  # the loop may run a timer this much early
         while heap and heap[0][0] <= now:
             _, _, transition = heapq.heappop(heap)
             try:

@@ -19,7 +19,7 @@ import attrs
 from aiohttp import web
 
 from ..errors import ConfigurationError
-from ._web import abort_connection
+from ._web import Rejected, abort_connection
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 WILDCARD = "*"
@@ -82,7 +82,9 @@ class Fault:
 
 
 class FaultResponder(Protocol):
-    """How one emulated API answers an injected 5xx or 429 (its own error body and headers)."""
+    """How one emulated API answers a refusal, an injected 5xx or 429 (its own error bodies)."""
+
+    def rejected(self, exc: Rejected) -> web.Response: ...
 
     def server_error(self, status: int) -> web.Response: ...
 

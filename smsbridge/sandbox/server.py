@@ -20,7 +20,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from ..errors import ConfigurationError
-from ._web import Ids, json_response
+from ._web import Ids, Rejected, json_response
 from .delivery import Lifecycle, WebhookSender
 from .faults import Fault, FaultResponder, Faults, Handler
 from .ratelimit import FixedWindowLimiter
@@ -196,6 +196,12 @@ class Sandbox:
               handler: Handler) -> Handler:
         faults = self.faults
 
+        async def answer(request: web.Request) -> web.StreamResponse:
+            try:
+                return await handler(request)
+            except Rejected as exc:  # validation, 404s and guards, in the API's error shape
+                return front.rejected(exc)
+
         async def handle(request: web.Request) -> web.StreamResponse:
             denied, headers = admit(request)
             if denied is not None:
@@ -203,9 +209,9 @@ class Sandbox:
             else:
                 injection = faults.pick(route)
                 if injection is None:
-                    response = await handler(request)
+                    response = await answer(request)
                 else:
-                    response = await faults.run(injection, request, handler, front)
+                    response = await faults.run(injection, request, answer, front)
             if headers is not None:
                 response.headers.update(headers)
             return response

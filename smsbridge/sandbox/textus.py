@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from ._web import JSON, BadBody, Rejected, blank, e164, json_response, read_json_object
+from ._web import JSON, Rejected, blank, e164, json_response, read_json_object
 from .ratelimit import FixedWindowLimiter
 from .records import Recorder
 from .textus_parse import (
@@ -53,8 +53,7 @@ def error(status: int, title: str, description: str | None = None,
     return json_response(body, status, MEDIA_TYPE)
 
 
-def _unprocessable(exc: Rejected) -> web.Response:
-    return error(422, "Unprocessable Entity", exc.description, exc.errors)
+_TITLES = {400: "Bad Request", 404: "Not Found", 422: "Unprocessable Entity"}
 
 
 def _not_found(what: str) -> web.Response:
@@ -92,6 +91,10 @@ class TextUsAPI:
     @staticmethod
     def _unauthorized() -> web.Response:
         return error(401, "Unauthorized", "Invalid or missing API token")
+
+    @staticmethod
+    def rejected(exc: Rejected) -> web.Response:
+        return error(exc.status, _TITLES.get(exc.status, "Error"), exc.description, exc.errors)
 
     def server_error(self, status: int) -> web.Response:
         return error(status, "Internal Server Error" if status == 500 else "Server Error")
@@ -146,10 +149,7 @@ class TextUsAPI:
                     extra: JSON | None = None) -> web.Response:
         query = {k: v for k, v in request.query.items() if k != "cursor"}
         cursor = request.query.get("cursor")
-        try:
-            offset = decode_cursor(cursor) if cursor else 0
-        except Rejected as exc:
-            return error(400, "Bad Request", exc.description, exc.errors)
+        offset = decode_cursor(cursor) if cursor else 0
         size = self.state.page_size
         page = items[offset:offset + size]
 
@@ -202,27 +202,21 @@ class TextUsAPI:
 
     async def _send(self, request: web.Request, route: str, *, needs_sender: bool,
                     scheduled: bool) -> web.Response:
-        try:
-            body = await read_json_object(request)
-        except BadBody as exc:
-            return error(400, "Bad Request", str(exc))
-        try:
-            numbers, single = read_recipients(body.get("to"))
-            attachments = read_attachments(body.get("attachments"))
-            saved_reply = body.get("saved_reply")
-            if saved_reply is not None and not (
-                isinstance(saved_reply, str) and saved_reply.startswith("/saved_replies/")
-            ):
-                raise Rejected({"saved_reply": ["must be a saved reply IRI like "
-                                                "/saved_replies/QxvonQv"]})
-            text = read_text(body, needed=not attachments and saved_reply is None)
-            if needs_sender:
-                self._check_sender(body)
-            elif body.get("from") is not None and e164(body["from"]) is None:
-                raise Rejected({"from": ["is not a valid phone number"]})
-            delay = read_scheduled_in(body.get("scheduled_at")) if scheduled else None
-        except Rejected as exc:
-            return _unprocessable(exc)
+        body = await read_json_object(request)
+        numbers, single = read_recipients(body.get("to"))
+        attachments = read_attachments(body.get("attachments"))
+        saved_reply = body.get("saved_reply")
+        if saved_reply is not None and not (
+            isinstance(saved_reply, str) and saved_reply.startswith("/saved_replies/")
+        ):
+            raise Rejected({"saved_reply": ["must be a saved reply IRI like "
+                                            "/saved_replies/QxvonQv"]})
+        text = read_text(body, needed=not attachments and saved_reply is None)
+        if needs_sender:
+            self._check_sender(body)
+        elif body.get("from") is not None and e164(body["from"]) is None:
+            raise Rejected({"from": ["is not a valid phone number"]})
+        delay = read_scheduled_in(body.get("scheduled_at")) if scheduled else None
         messages = self.state.send(numbers, text, attachments=attachments, scheduled_in=delay)
         for message in messages:
             self._record(request, route, body, message.to, message.iri)
@@ -253,9 +247,9 @@ class TextUsAPI:
         if message is None:
             return _not_found("message")
         if not message.to_json()["retryAllowed"]:
-            return _unprocessable(Rejected({"base": [
+            raise Rejected({"base": [
                 f"a {message.state} message cannot be retried (only failed, failed_transient "
-                "or unknown ones)"]}))
+                "or unknown ones)"]})
         self.state.retry(message)
         self._record(request, "textus.retry", {}, message.to, message.iri)
         return web.Response(status=202)
@@ -316,14 +310,8 @@ class TextUsAPI:
         return await self._save_contact(request, slug)
 
     async def _save_contact(self, request: web.Request, slug: str | None) -> web.Response:
-        try:
-            body = await read_json_object(request)
-        except BadBody as exc:
-            return error(400, "Bad Request", str(exc))
-        try:
-            name, phones, data = read_contact(body)
-        except Rejected as exc:
-            return _unprocessable(exc)
+        body = await read_json_object(request)
+        name, phones, data = read_contact(body)
         contact = self.state.save_contact(slug, name, phones, data)
         route = "textus.contacts.update" if slug else "textus.contacts.create"
         self._record(request, route, body, None, contact["id"])
@@ -335,7 +323,7 @@ class TextUsAPI:
             return denied
         raw_q = request.query.get("q", "").strip()
         if raw_q and len(raw_q) < 3:
-            return _unprocessable(Rejected({"q": ["must have at least 3 characters"]}))
+            raise Rejected({"q": ["must have at least 3 characters"]})
         q = "".join(ch for ch in raw_q if ch.isdigit() or ch == "+")
         exact = {e164(v) for v in request.query.getall("exact[]", [])}
         items = [o for phone, o in self.state.opt_outs.items()
@@ -355,7 +343,7 @@ class TextUsAPI:
             return denied
         phone = e164(request.match_info["phone"])
         if phone is None:
-            return _unprocessable(Rejected({"phoneNumber": ["is not a valid phone number"]}))
+            raise Rejected({"phoneNumber": ["is not a valid phone number"]})
         record = self.state.opt_out(phone)
         self._record(request, "textus.opt_outs.update", {}, phone, record["id"])
         return json_response(record, 201, MEDIA_TYPE)
@@ -371,14 +359,8 @@ class TextUsAPI:
     async def create_integration(self, request: web.Request) -> web.Response:
         if (denied := self._wrong_account(request)) is not None:
             return denied
-        try:
-            body = await read_json_object(request)
-        except BadBody as exc:
-            return error(400, "Bad Request", str(exc))
-        try:
-            url, actions, active = read_integration(body)
-        except Rejected as exc:
-            return _unprocessable(exc)
+        body = await read_json_object(request)
+        url, actions, active = read_integration(body)
         integration = self.state.add_integration(url, actions, active)
         self._record(request, "textus.integrations.create", body, None, integration.iri)
         return json_response(integration.to_json(), 201, MEDIA_TYPE)

@@ -16,7 +16,7 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._constants import TEXTUS_MEDIA_TYPE
+from .._constants import TEXTUS_MEDIA_TYPE, TEXTUS_WEBHOOK_EVENTS
 from ._web import JSON, Ids, dumps, national, now_ms
 from .delivery import Lifecycle, WebhookSender
 
@@ -25,18 +25,7 @@ ACCOUNT = "sandbox"
 ACCOUNT_PHONE = "+13035550100"
 USER_EMAIL = "sandbox@example.com"
 MEDIA_TYPE = TEXTUS_MEDIA_TYPE
-ACTIONS = frozenset(
-    {
-        "message.received",
-        "message.delivered",
-        "message.failed",
-        "message.unknown",
-        "phone_call.completed",
-        "contact.opted_out",
-        "contact.opted_in",
-        "contact.created",
-    }
-)
+ACTIONS = TEXTUS_WEBHOOK_EVENTS
 ACTION_ALIASES = {"contact.opted-out": "contact.opted_out", "contact.opted-in": "contact.opted_in"}
 DEFAULT_ACTIONS = ("message.received", "message.delivered")  # what the web UI subscribes
 RETRYABLE_STATES = frozenset({"failed", "failed_transient", "unknown"})

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from .._constants import TRACKDRIVE_DEFAULT_PER_PAGE
-from ._web import JSON, Rejected, blank, e164, json_response, parse_bool
+from ._web import JSON, Rejected, blank, e164, json_response, parse_bool, read_json_object
 from .records import Recorder
 from .trackdrive_dialer import TrackDriveState
 
@@ -68,8 +67,10 @@ def envelope(root: str, record: JSON) -> web.Response:
     return json_response(body, 200, CONTENT_TYPE)
 
 
-def _rejected(exc: Rejected) -> web.Response:
-    return error(exc.status, exc.errors)
+def _found(record: JSON | None, what: str) -> JSON:
+    if record is None:
+        raise Rejected({"base": [f"{what} not found"]}, status=404)
+    return record
 
 
 def _nest(params: dict[str, Any]) -> dict[str, Any]:
@@ -97,16 +98,9 @@ async def read_params_and_json_keys(request: web.Request) -> tuple[dict[str, Any
         if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             params.update((await request.post()).items())
         else:
-            raw = await request.read()
-            if raw.strip():
-                try:
-                    data = json.loads(raw)
-                except ValueError:
-                    raise Rejected({"base": ["the body is not valid JSON"]}, status=400) from None
-                if not isinstance(data, dict):
-                    raise Rejected({"base": ["the body must be a JSON object"]}, status=400)
-                params.update(data)
-                json_keys = frozenset(data)
+            data = await read_json_object(request)
+            params.update(data)
+            json_keys = frozenset(data)
     return _nest(params), json_keys
 
 
@@ -174,6 +168,7 @@ class TrackDriveAPI:
         self._recorder = recorder
         token = base64.b64encode(f"{state.public_key}:{state.private_key}".encode()).decode()
         self._basic = f"Basic {token}"
+        self._config_id = state.seed.provider_configuration_id
 
     def admit(self, request: web.Request) -> Admission:
         auth = request.headers.get("Authorization")
@@ -194,6 +189,10 @@ class TrackDriveAPI:
     @staticmethod
     def admit_public(request: web.Request) -> Admission:
         return None, None  # lead posting is authorised by its lead_token, checked in the handler
+
+    @staticmethod
+    def rejected(exc: Rejected) -> web.Response:
+        return error(exc.status, exc.errors)
 
     def server_error(self, status: int) -> web.Response:
         return error(status, {"base": ["Internal server error"]})
@@ -229,97 +228,67 @@ class TrackDriveAPI:
 
     # --- text messages
     async def send_text(self, request: web.Request) -> web.Response:
-        try:
-            params = await read_params(request)
-            message = self.state.send_text(params)
-        except Rejected as exc:
-            return _rejected(exc)
+        params = await read_params(request)
+        message = self.state.send_text(params)
         self._record(request, "trackdrive.text_messages", params, message.to, message.id)
-        return envelope("text_message",
-                        message.to_json(self.state.seed.provider_configuration_id))
+        return envelope("text_message", message.to_json(self._config_id))
 
     async def texts(self, request: web.Request) -> web.Response:
-        config = self.state.seed.provider_configuration_id
-        try:
-            params = await read_params(request)
-            records = [m.to_json(config) for m in self.state.text_messages.values()]
-            return list_response("text_messages", records, params, TEXT_ORDER, ("to", "message"))
-        except Rejected as exc:
-            return _rejected(exc)
+        records = [m.to_json(self._config_id) for m in self.state.text_messages.values()]
+        return list_response("text_messages", records, await read_params(request), TEXT_ORDER,
+                             ("to", "message"))
 
     async def text(self, request: web.Request) -> web.Response:
         key = request.match_info["id"]
         message = self.state.text_messages.get(int(key)) if key.isdigit() else None
         if message is None:
-            return error(404, {"base": ["Text message not found"]})
-        return envelope("text_message", message.to_json(self.state.seed.provider_configuration_id))
+            raise Rejected({"base": ["Text message not found"]}, status=404)
+        return envelope("text_message", message.to_json(self._config_id))
 
     # --- calls
     async def make_call(self, request: web.Request) -> web.Response:
-        try:
-            params = await read_params(request)
-            call = await self.state.make_call(params)
-        except Rejected as exc:
-            return _rejected(exc)
+        params = await read_params(request)
+        call = await self.state.make_call(params)
         self._record(request, "trackdrive.make_call", params, call["number_called"], call["id"])
         return envelope("call", call)
 
     # --- schedules
-    async def schedules(self, request: web.Request) -> web.Response:
-        try:
-            params = await read_params(request)
-            return list_response("schedules", list(self.state.schedules.values()), params,
-                                 SCHEDULE_ORDER, ("name", "description"))
-        except Rejected as exc:
-            return _rejected(exc)
+    def _schedule(self, request: web.Request) -> JSON:
+        return _found(self.state.find_schedule(request.match_info["id"]), "Schedule")
 
-    def _schedule_or_404(self, request: web.Request) -> JSON:
-        schedule = self.state.find_schedule(request.match_info["id"])
-        if schedule is None:
-            raise Rejected({"base": ["Schedule not found"]}, status=404)
-        return schedule
+    async def schedules(self, request: web.Request) -> web.Response:
+        return list_response("schedules", list(self.state.schedules.values()),
+                             await read_params(request), SCHEDULE_ORDER, ("name", "description"))
 
     async def schedule(self, request: web.Request) -> web.Response:
-        try:
-            return envelope("schedule", self._schedule_or_404(request))
-        except Rejected as exc:
-            return _rejected(exc)
+        return envelope("schedule", self._schedule(request))
 
     async def create_schedule(self, request: web.Request) -> web.Response:
-        try:
-            params = await read_params(request)
-            schedule = self.state.create_schedule(params)
-        except Rejected as exc:
-            return _rejected(exc)
+        params = await read_params(request)
+        schedule = self.state.create_schedule(params)
         self._record(request, "trackdrive.schedules.create", params, None, schedule["id"])
         return envelope("schedule", schedule)
 
     async def update_schedule(self, request: web.Request) -> web.Response:
-        try:
-            schedule = self._schedule_or_404(request)
-            params = await read_params(request)
-            self.state.update_schedule(schedule, params)
-        except Rejected as exc:
-            return _rejected(exc)
+        schedule = self._schedule(request)
+        params = await read_params(request)
+        self.state.update_schedule(schedule, params)
         self._record(request, "trackdrive.schedules.update", params, None, schedule["id"])
         return envelope("schedule", schedule)
 
     async def delete_schedule(self, request: web.Request) -> web.Response:
-        try:
-            schedule = self._schedule_or_404(request)
-        except Rejected as exc:
-            return _rejected(exc)
+        schedule = self._schedule(request)
         self.state.delete_schedule(schedule)
         self._record(request, "trackdrive.schedules.delete", {}, None, schedule["id"])
         return envelope("schedule", schedule)
 
     # --- leads
+    def _lead(self, request: web.Request) -> JSON:
+        return _found(self.state.find_lead(request.match_info["id"]), "Lead")
+
     async def create_lead(self, request: web.Request) -> web.Response:
-        try:
-            params, json_keys = await read_params_and_json_keys(request)
-            lead = self._post_lead(params, json_keys)
-        except Rejected as exc:
-            return _rejected(exc)
+        params, json_keys = await read_params_and_json_keys(request)
+        lead = self._post_lead(params, json_keys)
         self._record(request, "trackdrive.leads.create", params, lead["caller_id"], lead["id"])
         return envelope("lead", lead)
 
@@ -354,31 +323,16 @@ class TrackDriveAPI:
         return state.update_lead(lead, fields)
 
     async def leads(self, request: web.Request) -> web.Response:
-        try:
-            params = await read_params(request)
-            return list_response("leads", list(self.state.leads.values()), params, LEAD_ORDER,
-                                 ("caller_id", "email", "name"))
-        except Rejected as exc:
-            return _rejected(exc)
-
-    def _lead_or_404(self, request: web.Request) -> JSON:
-        lead = self.state.find_lead(request.match_info["id"])
-        if lead is None:
-            raise Rejected({"base": ["Lead not found"]}, status=404)
-        return lead
+        return list_response("leads", list(self.state.leads.values()),
+                             await read_params(request), LEAD_ORDER,
+                             ("caller_id", "email", "name"))
 
     async def lead(self, request: web.Request) -> web.Response:
-        try:
-            return envelope("lead", self._lead_or_404(request))
-        except Rejected as exc:
-            return _rejected(exc)
+        return envelope("lead", self._lead(request))
 
     async def update_lead(self, request: web.Request) -> web.Response:
-        try:
-            lead = self._lead_or_404(request)
-            params = await read_params(request)
-            self.state.update_lead(lead, params)
-        except Rejected as exc:
-            return _rejected(exc)
+        lead = self._lead(request)
+        params = await read_params(request)
+        self.state.update_lead(lead, params)
         self._record(request, "trackdrive.leads.update", params, lead["caller_id"], lead["id"])
         return envelope("lead", lead)
