@@ -168,4 +168,5 @@ class Rejected(Exception):
 
     @property
     def description(self) -> str:
-        return "; ".join(f"{field} {msg}" for field, msgs in self.errors.items() for msg in msgs)
+        return "; ".join(msg if field == "base" else f"{field} {msg}"
+                         for field, msgs in self.errors.items() for msg in msgs)

@@ -28,7 +28,7 @@ from .textus_parse import (
     read_scheduled_in,
     read_text,
 )
-from .textus_state import MEDIA_TYPE, TextUsState
+from .textus_state import MEDIA_TYPE, RETRYABLE_STATES, TextUsState
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Admission = tuple[web.Response | None, dict[str, str] | None]
@@ -56,8 +56,8 @@ def error(status: int, title: str, description: str | None = None,
 _TITLES = {400: "Bad Request", 404: "Not Found", 422: "Unprocessable Entity"}
 
 
-def _not_found(what: str) -> web.Response:
-    return error(404, "Not Found", f"{what} was not found")
+def _missing(what: str) -> Rejected:
+    return Rejected({"base": [f"{what} was not found"]}, status=404)
 
 
 class TextUsAPI:
@@ -133,11 +133,10 @@ class TextUsAPI:
         ]
 
     # --- helpers
-    def _wrong_account(self, request: web.Request) -> web.Response | None:
+    def _check_account(self, request: web.Request) -> None:
         account = request.match_info["account"]
         if account != self.state.account_slug:
-            return _not_found(f"account {account!r}")
-        return None
+            raise _missing(f"account {account!r}")
 
     def _record(self, request: web.Request, route: str, body: JSON, to: str | None,
                 message_id: str | None) -> None:
@@ -182,22 +181,19 @@ class TextUsAPI:
                                 kind="AccountCollection")
 
     async def account(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         return json_response(self.state.account_json(), 200, MEDIA_TYPE)
 
     # --- messages
     async def send(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         return await self._send(request, "textus.send", needs_sender=False, scheduled=False)
 
     async def send_without_account(self, request: web.Request) -> web.Response:
         return await self._send(request, "textus.send", needs_sender=True, scheduled=False)
 
     async def schedule(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         return await self._send(request, "textus.schedule", needs_sender=False, scheduled=True)
 
     async def _send(self, request: web.Request, route: str, *, needs_sender: bool,
@@ -239,14 +235,14 @@ class TextUsAPI:
     async def get_message(self, request: web.Request) -> web.Response:
         message = self.state.messages.get(request.match_info["slug"])
         if message is None:
-            return _not_found("message")
+            raise _missing("message")
         return json_response(message.to_json(), 200, MEDIA_TYPE)
 
     async def retry(self, request: web.Request) -> web.Response:
         message = self.state.messages.get(request.match_info["slug"])
         if message is None:
-            return _not_found("message")
-        if not message.to_json()["retryAllowed"]:
+            raise _missing("message")
+        if message.state not in RETRYABLE_STATES:
             raise Rejected({"base": [
                 f"a {message.state} message cannot be retried (only failed, failed_transient "
                 "or unknown ones)"]})
@@ -258,22 +254,21 @@ class TextUsAPI:
     async def conversation(self, request: web.Request) -> web.Response:
         conversation = self.state.conversations.get(request.match_info["slug"])
         if conversation is None:
-            return _not_found("conversation")
+            raise _missing("conversation")
         return json_response(self.state.conversation_json(conversation), 200, MEDIA_TYPE)
 
     async def conversation_by_phone(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         phone = e164(request.match_info["phone"])
         if phone is None:
-            return _not_found("conversation for that number")
+            raise _missing("conversation for that number")
         conversation = self.state.conversation_for(phone)
         return json_response(self.state.conversation_json(conversation), 200, MEDIA_TYPE)
 
     async def timeline(self, request: web.Request) -> web.Response:
         conversation = self.state.conversations.get(request.match_info["slug"])
         if conversation is None:
-            return _not_found("conversation")
+            raise _missing("conversation")
         messages = self.state.messages
         newest_first = conversation.messages[::-1]
         latest = messages[newest_first[0]].created if newest_first else None
@@ -283,8 +278,7 @@ class TextUsAPI:
 
     # --- contacts
     async def contacts(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         q = request.query.get("q", "").strip().lower()
         items = [c for c in self.state.contacts.values() if not q or contact_matches(c, q)]
         items.sort(key=lambda c: (c.get("name") or "").lower())
@@ -293,20 +287,19 @@ class TextUsAPI:
         return self._collection(request, f"/{self.state.account_slug}{suffix}", items, dict)
 
     async def create_contact(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         return await self._save_contact(request, None)
 
     async def get_contact(self, request: web.Request) -> web.Response:
         contact = self.state.contacts.get(request.match_info["slug"])
         if contact is None:
-            return _not_found("contact")
+            raise _missing("contact")
         return json_response(contact, 200, MEDIA_TYPE)
 
     async def update_contact(self, request: web.Request) -> web.Response:
         slug = request.match_info["slug"]
         if slug not in self.state.contacts:
-            return _not_found("contact")
+            raise _missing("contact")
         return await self._save_contact(request, slug)
 
     async def _save_contact(self, request: web.Request, slug: str | None) -> web.Response:
@@ -319,8 +312,7 @@ class TextUsAPI:
 
     # --- opt-outs
     async def opt_outs(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         raw_q = request.query.get("q", "").strip()
         if raw_q and len(raw_q) < 3:
             raise Rejected({"q": ["must have at least 3 characters"]})
@@ -331,16 +323,14 @@ class TextUsAPI:
         return self._collection(request, f"/{self.state.account_slug}/opt_outs", items, dict)
 
     async def get_opt_out(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         record = self.state.opt_outs.get(e164(request.match_info["phone"]) or "")
         if record is None:
-            return _not_found("opt-out for that number")
+            raise _missing("opt-out for that number")
         return json_response(record, 200, MEDIA_TYPE)
 
     async def put_opt_out(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         phone = e164(request.match_info["phone"])
         if phone is None:
             raise Rejected({"phoneNumber": ["is not a valid phone number"]})
@@ -350,15 +340,13 @@ class TextUsAPI:
 
     # --- integrations
     async def integrations(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         items = list(self.state.integrations.values())
         return self._collection(request, f"/{self.state.account_slug}/integrations", items,
                                 lambda i: i.to_json())
 
     async def create_integration(self, request: web.Request) -> web.Response:
-        if (denied := self._wrong_account(request)) is not None:
-            return denied
+        self._check_account(request)
         body = await read_json_object(request)
         url, actions, active = read_integration(body)
         integration = self.state.add_integration(url, actions, active)
