@@ -18,6 +18,12 @@ MAX_BACKOFF = 8.0
 # A server asking us to wait longer than this is reported (RateLimitError) instead of slept on.
 MAX_RETRY_AFTER = 60.0
 
+# --- client-side rate limiting
+# Default burst of a RateLimiter, in seconds of its rate (at least one request). A bucket of a
+# whole second's budget, refilled continuously, lets out up to twice the limit within one of a
+# server's fixed windows (TextUs counts per window) and draws 429s; a 50 ms burst does not.
+RATE_LIMIT_BURST_SECONDS = 0.05
+
 # --- phone numbers
 DEFAULT_REGION = "US"
 PHONE_CACHE_SIZE = 65_536

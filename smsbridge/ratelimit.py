@@ -14,6 +14,8 @@ from collections.abc import Mapping
 import attrs
 from aiolimiter import AsyncLimiter
 
+from . import _constants as C
+
 
 @attrs.frozen(slots=True)
 class RateLimitState:
@@ -45,9 +47,9 @@ def _int(value: str | None) -> int | None:
 class RateLimiter:
     """``max_rate`` acquisitions per ``period`` seconds, pausable by the server.
 
-    ``burst`` caps how many acquisitions may happen back to back (default: ``max_rate`` when
-    the period is one second, else one second's worth), so a long window does not let a whole
-    window's budget out at once.
+    ``burst`` caps how many acquisitions may happen back to back (default: 50 ms worth of the
+    rate, at least one). A larger burst on top of the continuous refill lets more than the limit
+    out within one of the server's fixed windows, which draws 429s.
     """
 
     def __init__(self, max_rate: float, period: float = 1.0, *, burst: float | None = None) -> None:
@@ -56,7 +58,8 @@ class RateLimiter:
         self.max_rate = max_rate
         self.period = period
         per_second = max_rate / period
-        capacity = burst if burst is not None else max(1.0, min(max_rate, per_second))
+        capacity = burst if burst is not None else max(
+            1.0, per_second * C.RATE_LIMIT_BURST_SECONDS)
         # aiolimiter's capacity is max_rate over time_period; keep the rate, bound the burst.
         self._limiter = AsyncLimiter(capacity, capacity / per_second)
         self._paused_until = 0.0
