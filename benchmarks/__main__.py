@@ -22,7 +22,7 @@ import aiohttp
 import attrs
 
 from . import report
-from .capacity import Capacity, measure_capacity
+from .capacity import Capacity, check_headroom, measure_capacity
 from .server import ServerProcess
 from .throughput import measure_throughput, summarize
 from .workload import CONCURRENCY, ENDPOINTS, load_average, number
@@ -95,20 +95,7 @@ async def run_throughput(args: argparse.Namespace, results: dict[str, Any], log:
         )
         after = await _capacities(server, args.capacity_seconds, args.concurrency)
     rows = summarize(runs)
-    endpoints: dict[str, Any] = {}
-    refused: list[str] = []
-    for name in before:
-        low = min(before[name], after[name], key=lambda c: c.per_second)
-        capacity = low.per_second
-        fastest = max((r.rate for r in runs if r.endpoint == name), default=0.0)
-        headroom = capacity / fastest if fastest else float("inf")
-        ok = headroom >= HEADROOM
-        endpoints[name] = {"capacity": capacity, "max_client_rate": fastest,
-                           "headroom": headroom, "ok": ok, "server_busy": low.server_busy,
-                           "before": before[name].per_second, "after": after[name].per_second}
-        if not ok:
-            refused.append(f"{name}: server capacity {capacity:,.0f}/s is under {HEADROOM:g}x "
-                           f"the fastest client ({fastest:,.0f}/s)")
+    endpoints, refused = check_headroom(before, after, runs, HEADROOM)
     results["server"] = {"endpoints": endpoints, "required_headroom": HEADROOM}
     results["throughput_runs"] = [r.to_json() for r in runs]
     if refused:

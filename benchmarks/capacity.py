@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
+
+from .workload import RunResult
 
 
 @attrs.frozen
@@ -116,3 +119,33 @@ async def measure_capacity(
         )
     completed = sum(await asyncio.gather(*futures))
     return Capacity(endpoint, completed, time.perf_counter() - start)
+
+
+def check_headroom(
+    before: Mapping[str, Capacity],
+    after: Mapping[str, Capacity],
+    runs: Sequence[RunResult],
+    headroom: float,
+) -> tuple[dict[str, Any], list[str]]:
+    """Per endpoint: the lower of the two capacity measurements against the fastest client.
+
+    Returns the figures and, for every endpoint where the server had less than ``headroom``
+    times the fastest client's rate, the reason the run must not be reported.
+    """
+    endpoints: dict[str, Any] = {}
+    refused: list[str] = []
+    for name in before:
+        low = min(before[name], after.get(name, before[name]), key=lambda c: c.per_second)
+        fastest = max((r.rate for r in runs if r.endpoint == name), default=0.0)
+        ratio = low.per_second / fastest if fastest else float("inf")
+        ok = ratio >= headroom
+        endpoints[name] = {
+            "capacity": low.per_second, "server_busy": low.server_busy,
+            "max_client_rate": fastest, "headroom": ratio, "ok": ok,
+            "before": before[name].per_second,
+            "after": after[name].per_second if name in after else None,
+        }
+        if not ok:
+            refused.append(f"{name}: server capacity {low.per_second:,.0f}/s is under "
+                           f"{headroom:g}x the fastest client ({fastest:,.0f}/s)")
+    return endpoints, refused

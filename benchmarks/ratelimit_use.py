@@ -37,8 +37,10 @@ def _status_counter() -> tuple[aiohttp.TraceConfig, Counter[int]]:
     return trace, statuses
 
 
-async def measure_rate_limit_use(seconds: float, rate: int) -> dict[str, Any]:
-    from smsbridge import Dispatcher, OutcomeStatus, RateLimit
+async def measure_rate_limit_use(
+    seconds: float, rate: int, *, concurrency: int = CONCURRENCY
+) -> dict[str, Any]:
+    from smsbridge import Dispatcher, OutcomeStatus, RateLimiter
     from smsbridge.providers.textus import TextUsProvider
     from smsbridge.sandbox import Sandbox
 
@@ -46,12 +48,14 @@ async def measure_rate_limit_use(seconds: float, rate: int) -> dict[str, Any]:
     outcomes: Counter[str] = Counter()
     async with Sandbox(textus_rate_limit=(rate, 1.0)) as sandbox:
         session = aiohttp.ClientSession(trace_configs=[trace])
+        # The account's limit is set on the provider (it is per credential): its limiter
+        # throttles every request and follows X-RateLimit-Remaining / -Reset; the Dispatcher
+        # (rate_limit=None) uses that limiter rather than stacking a second bucket on it.
         provider = TextUsProvider(
             sandbox.textus_token, sandbox.textus_account, base_url=sandbox.textus_url,
-            session=session,
+            session=session, rate_limiter=RateLimiter(rate, 1.0),
         )
-        dispatcher = Dispatcher(provider, concurrency=CONCURRENCY,
-                                rate_limit=RateLimit(rate, 1.0))
+        dispatcher = Dispatcher(provider, concurrency=concurrency, rate_limit=None)
         started = time.time()
         deadline = time.monotonic() + seconds
 

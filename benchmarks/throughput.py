@@ -38,6 +38,7 @@ from .workload import (
 
 RAW_CLIENTS = ("raw aiohttp (semaphore)", "raw aiohttp (workers)")
 WARM_UP_START = 900_000  # warm-up numbers never overlap the timed ones
+UNBINDING_RATE = 1_000_000.0  # requests per second: far above anything a client here reaches
 
 
 class Client(Protocol):
@@ -87,19 +88,25 @@ class RawAiohttp:
 
 
 def make_provider(server_url: str, endpoint: Endpoint) -> Any:
-    """The SDK provider for ``endpoint``, pointed at the server, client-side rate limit off."""
+    """The SDK provider for ``endpoint``, pointed at the server.
+
+    The raw baseline has no rate limit, and the server's is never reached. TrackDrive declares
+    none (its default, ``"auto"``, builds no limiter). TextUs always has one (its default is the
+    account's 1000 per 5 minutes), so it gets a limiter that never binds: what a user with a high
+    limit runs, and its per-request bookkeeping is part of what is measured.
+    """
     if endpoint is TEXTUS:
         from smsbridge.providers.textus import TextUsProvider
+        from smsbridge.ratelimit import RateLimiter
 
         return TextUsProvider(
             TEXTUS_TOKEN, TEXTUS_ACCOUNT, base_url=endpoint.base_url(server_url),
-            rate_limiter=None,
+            rate_limiter=RateLimiter(UNBINDING_RATE, 1.0),
         )
     from smsbridge.providers.trackdrive import TrackDriveProvider
 
     return TrackDriveProvider(
         TRACKDRIVE_PUBLIC, TRACKDRIVE_PRIVATE, base_url=endpoint.base_url(server_url),
-        rate_limiter=None,
     )
 
 
