@@ -180,12 +180,16 @@ class JobRun:
     # --- the producer ---------------------------------------------------------------------
 
     async def _produce(self, source: Iterable[Any] | AsyncIterable[Any]) -> None:
-        if isinstance(source, AsyncIterable):
-            async for raw in source:
-                await self._take(raw)
-        else:
-            for raw in source:
-                await self._take(raw)
+        try:
+            if isinstance(source, AsyncIterable):
+                async for raw in source:
+                    await self._take(raw)
+            else:
+                for raw in source:
+                    await self._take(raw)
+        except asyncio.CancelledError:
+            self._flush_source()  # what was read stays resumable from the journal alone
+            raise
         await self._resolve_lookup()
         if self._batcher is not None:
             for batch in self._batcher.drain():

@@ -36,16 +36,16 @@ from ._logging import logger
 from ._render import JobSpec, Preparer, Template
 from ._report import BulkReport, Progress, ProgressCallback, Tally
 from ._retry import RetryPolicy
+from ._stream import ListSink, OutcomeStream
 from ._throttle import RateLimitSetting, resolve_throttle
 from .errors import AttachmentError, ConfigurationError, JournalError
 from .failover import FailoverProvider
 from .journal import Journal
-from .models import Attachment, Message, Outcome
+from .models import Attachment, Message
 from .protocol import BatchSendingProvider, Capabilities, MessagingProvider
 
 __all__ = ["BulkReport", "Dispatcher", "FailoverProvider", "OutcomeStream", "Progress"]
 
-_END: Any = object()
 Recipients = Iterable[Any] | AsyncIterable[Any]
 
 
@@ -199,7 +199,8 @@ class Dispatcher:
                            job.job_id, job.provider, self.provider.name)
         if not job.source_complete:
             logger.warning("job %s: its source was not fully read before it stopped; resuming "
-                           "covers the %s recipients stored", job.job_id, job.total)
+                           "covers the %s recipients stored (re-run it with its source to "
+                           "finish it)", job.job_id, job.total or 0)
         region = self.default_region or job.settings.get("default_region")
         return await self._report(job.spec, journal.source(job.job_id), total=job.total,
                                   stored=None, job_id=job.job_id, region=region)
@@ -210,7 +211,7 @@ class Dispatcher:
         self, spec: JobSpec, source: Recipients, *, total: int | None,
         stored: Sequence[Any] | None, job_id: str | None = None, region: str | None = None,
     ) -> BulkReport:
-        sink = _ListSink(total)
+        sink = ListSink(total)
         run, job_id, elapsed = await self._execute(
             spec, source, total=total, sink=sink, stored=stored, lazy_store=False,
             job_id=job_id or self.job_id, region=region or self.default_region)
@@ -269,11 +270,14 @@ class Dispatcher:
             raise
         finally:
             if session is not None:
-                await _close_session(session, run, failure)
+                # Only a run that read the job's own source (a stream) can complete it.
+                await _close_session(session, run, failure, source_read=lazy_store)
         return run, job_id, tally.snapshot().elapsed
 
 
-async def _close_session(session: JobSession, run: JobRun, failure: BaseException | None) -> None:
+async def _close_session(
+    session: JobSession, run: JobRun, failure: BaseException | None, *, source_read: bool
+) -> None:
     if failure is None:
         status = "finished"
     elif isinstance(failure, asyncio.CancelledError):
@@ -281,7 +285,8 @@ async def _close_session(session: JobSession, run: JobRun, failure: BaseExceptio
     else:
         status = "interrupted"
     try:
-        session.set_status(status, source_complete=True if run.source_complete else None)
+        complete = True if source_read and run.source_complete else None
+        session.set_status(status, source_complete=complete)
         await session.close()
     except JournalError:
         if failure is None:
@@ -340,106 +345,3 @@ def _check_attachments(attachments: Sequence[Attachment], capabilities: Capabili
             raise AttachmentError(
                 f"attachment type {attachment.content_type!r} is not accepted; use one of "
                 + ", ".join(sorted(allowed)))
-
-
-class _ListSink:
-    """``send()``'s sink: outcomes by input position."""
-
-    def __init__(self, total: int | None) -> None:
-        self._slots: list[Outcome | None] = [None] * total if total is not None else []
-        self._extra: dict[int, Outcome] = {}
-        self.tally: Tally | None = None
-
-    async def put(self, index: int, outcome: Outcome) -> None:
-        self.put_nowait(index, outcome)
-
-    def put_nowait(self, index: int, outcome: Outcome) -> None:
-        if index < len(self._slots):
-            self._slots[index] = outcome
-        else:
-            self._extra[index] = outcome
-
-    def outcomes(self) -> tuple[Outcome, ...]:
-        ordered = [o for o in self._slots if o is not None]
-        if len(ordered) != len(self._slots):
-            raise RuntimeError("internal error: a recipient of the job has no outcome")
-        ordered.extend(self._extra[i] for i in sorted(self._extra))
-        return tuple(ordered)
-
-
-class OutcomeStream:
-    """``async for outcome in stream`` — outcomes in completion order, with backpressure.
-
-    The job starts on the first ``__anext__``. Leaving early: ``await stream.aclose()`` or use
-    ``async with dispatcher.stream(...) as outcomes:``; in-flight sends then finish (or become
-    UNKNOWN after the grace period) and the journal stays consistent.
-    """
-
-    def __init__(self, concurrency: int) -> None:
-        self._queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._room = asyncio.Semaphore(max(2 * concurrency, 16))
-        self._task: asyncio.Task[None] | None = None
-        self._start: Callable[[OutcomeStream], Awaitable[None]] | None = None
-        self.job_id: str | None = None
-        self.tally: Tally | None = None
-
-    @property
-    def progress(self) -> Progress | None:
-        return self.tally.snapshot() if self.tally is not None else None
-
-    async def put(self, index: int, outcome: Outcome) -> None:
-        await self._room.acquire()
-        self._queue.put_nowait(outcome)
-
-    def put_nowait(self, index: int, outcome: Outcome) -> None:
-        self._queue.put_nowait(outcome)  # only while stopping: bounded by the workers
-
-    def __aiter__(self) -> OutcomeStream:
-        return self
-
-    async def __anext__(self) -> Outcome:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="smsbridge-job")
-        try:
-            item = await self._queue.get()
-        except asyncio.CancelledError:
-            await self.aclose()
-            raise
-        if item is _END:
-            self._queue.put_nowait(_END)  # later calls end too
-            if self._task.done() and not self._task.cancelled() and self._task.exception():
-                raise self._task.exception()  # type: ignore[misc]
-            raise StopAsyncIteration
-        self._room.release()
-        return item  # type: ignore[no-any-return]
-
-    async def _run(self) -> None:
-        assert self._start is not None
-        try:
-            await self._start(self)
-        finally:
-            self._queue.put_nowait(_END)
-
-    async def aclose(self) -> None:
-        """Stop the job: no new sends; in-flight ones finish or become UNKNOWN."""
-        task = self._task
-        if task is None or task.done():
-            return
-        task.cancel()
-        await asyncio.wait([task])
-        if not task.cancelled():
-            task.exception()
-
-    async def __aenter__(self) -> OutcomeStream:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    def __del__(self) -> None:
-        task = getattr(self, "_task", None)
-        if task is not None and not task.done():
-            task.cancel()

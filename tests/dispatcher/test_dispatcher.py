@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable
 
@@ -20,7 +21,7 @@ from smsbridge import (
 )
 from smsbridge.models import Receipt
 from smsbridge.protocol import Capabilities
-from smsbridge.testing import Fault, FakeProvider
+from smsbridge.testing import FakeProvider, Fault
 
 NO_WAIT = RetryPolicy(max_retries=3, initial_backoff=0.0, max_backoff=0.0)
 
@@ -210,7 +211,7 @@ async def test_progress_is_reported_with_counts_rate_and_eta(
     last = seen[-1]
     assert (last.total, last.done, last.sent, last.failed, last.skipped) == (201, 201, 199, 1, 1)
     assert last.rate > 0 and last.eta == 0 and last.fraction == 1.0
-    assert all(a.done <= b.done for a, b in zip(seen, seen[1:], strict=False))
+    assert all(a.done <= b.done for a, b in itertools.pairwise(seen))
     assert report.rate > 0 and "sent 199" in report.summary()
 
 

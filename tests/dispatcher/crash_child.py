@@ -1,0 +1,61 @@
+"""Child process of test_journal_crash: a journaled job sent over a real socket.
+
+``python crash_child.py URL JOURNAL NUMBERS_FILE send|resume`` — the test kills it with SIGKILL
+in the middle of ``send`` and then runs ``resume`` to finish the job from the journal alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from types import TracebackType
+
+from smsbridge import DeliveryStatus, Dispatcher, Message, Receipt
+from smsbridge._http import HttpClient
+from smsbridge.protocol import Capabilities
+
+
+class HttpFake:
+    """The smallest real provider: one POST per message through the SDK's request pipeline."""
+
+    name = "httpfake"
+    capabilities = Capabilities()
+
+    def __init__(self, base_url: str) -> None:
+        self.http = HttpClient(provider=self.name, base_url=base_url, headers={})
+
+    async def send(self, message: Message) -> Receipt:
+        phone = message.recipient.phone
+        response = await self.http.request(
+            "POST", "/send", json_body={"to": phone, "body": message.body})
+        return Receipt(self.name, response.json()["id"], DeliveryStatus.ACCEPTED, phone)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def __aenter__(self) -> HttpFake:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+async def main(url: str, journal: str, numbers: list[str], mode: str) -> None:
+    async with HttpFake(url) as provider:
+        dispatcher = Dispatcher(provider, concurrency=8, journal=journal)
+        if mode == "send":
+            report = await dispatcher.send(Message(to=numbers, body="Hi"))
+        else:
+            report = await dispatcher.resume()
+        await dispatcher.aclose()
+    print(report.summary())
+
+
+if __name__ == "__main__":
+    url, journal, numbers_file, mode = sys.argv[1:5]
+    with open(numbers_file) as source:
+        numbers = source.read().split()
+    asyncio.run(main(url, journal, numbers, mode))
