@@ -107,8 +107,6 @@ DISPATCHER_CONCURRENCY = 32
 DISPATCHER_CANCEL_GRACE = 10.0
 # on_progress is called at most this often (seconds), plus once at the end of the job.
 DISPATCHER_PROGRESS_INTERVAL = 0.2
-# A limiter the dispatcher builds lets this many seconds' worth of sends out back to back.
-DISPATCHER_RATE_BURST_SECONDS = 0.05
 # Prepared recipients queued ahead of the workers, per worker (bounds memory, keeps them busy).
 DISPATCHER_QUEUE_PER_WORKER = 2
 # Batch mode: recipients buffered while grouping by body, in multiples of batch_size.

@@ -367,6 +367,7 @@ class JobRun:
                 await self._emit(item.index, outcome)
         finally:
             self._busy[w] = False
+            self._throttle.release()
             if session is not None and claim_sent and not finished:
                 for item in claimed:
                     session.release(item.key or "", attempts)

@@ -2,11 +2,13 @@
 
 How it combines with the provider's limiter: a built-in provider throttles every request it
 makes (``provider.rate_limiter``, retries included), pauses that limiter on a 429 and follows
-``X-RateLimit-Remaining``. With ``rate_limit=None`` the dispatcher adds no second bucket on top
-of it (it would only add latency); it only pauses both on a 429 that reaches it. A provider
-without its own limiter gets one from ``capabilities.rate_limit``, applied by the dispatcher.
-An explicit ``rate_limit`` is applied by the dispatcher before each send (per batch in batch
-mode), so the stricter of the two limits wins.
+``X-RateLimit-Remaining``. The dispatcher adds no second bucket on top of it: before each send
+it *reserves* the provider's next token (``RateLimiter.reserve``), so the request leaves right
+after its in-flight mark is journaled and the provider's own ``acquire`` does not wait again.
+A provider without its own limiter gets one from ``capabilities.rate_limit``, applied by the
+dispatcher. An explicit ``rate_limit`` is a second bucket the dispatcher applies first (per
+request; per batch in batch mode), so the stricter of the two wins. A 429 that reaches the
+dispatcher pauses both.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-from . import _constants as C
 from .errors import ConfigurationError
 from .protocol import MessagingProvider, RateLimit
 from .ratelimit import RateLimiter
@@ -33,12 +34,21 @@ class Throttle:
     async def acquire(self) -> None:
         if self.limiter is not None:
             await self.limiter.acquire()  # it honours its own pause
+        if self.shared is not None:
+            await self.shared.reserve()  # honours the provider's pause and headroom too
+            return
+        if self.limiter is not None:
             return
         while True:
             wait = self._paused_until - time.monotonic()
             if wait <= 0:
                 return
             await asyncio.sleep(wait)
+
+    def release(self) -> None:
+        """After the provider call: drop a reservation the provider did not use."""
+        if self.shared is not None:
+            RateLimiter.release_reservation()
 
     def pause(self, seconds: float) -> None:
         for limiter in (self.limiter, self.shared):
@@ -51,10 +61,7 @@ def _limiter(requests: float, period: float) -> RateLimiter:
     if requests <= 0 or period <= 0:
         raise ConfigurationError(
             f"a rate limit must be positive (got {requests:g} per {period:g}s)")
-    per_second = requests / period
-    # A short burst keeps the achieved rate exact over a few seconds without bursting a window.
-    return RateLimiter(requests, period,
-                       burst=max(1.0, per_second * C.DISPATCHER_RATE_BURST_SECONDS))
+    return RateLimiter(requests, period)
 
 
 def resolve_throttle(provider: MessagingProvider, setting: RateLimitSetting) -> Throttle:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar
 
 import attrs
 from aiolimiter import AsyncLimiter
@@ -33,6 +34,10 @@ class RateLimitState:
         reset = _int(headers.get("X-RateLimit-Reset"))
         return cls(limit=_int(headers.get("X-RateLimit-Limit")), remaining=remaining,
                    reset_at=float(reset) if reset is not None else None)
+
+
+# Per task (each task runs in its own copy of the context): the limiter a token was reserved on.
+_reserved: ContextVar[RateLimiter | None] = ContextVar("smsbridge_rate_reserved", default=None)
 
 
 def _int(value: str | None) -> int | None:
@@ -74,6 +79,9 @@ class RateLimiter:
         return self.max_rate / self.period
 
     async def acquire(self) -> None:
+        if _reserved.get() is self:  # already acquired for this request by reserve()
+            _reserved.set(None)
+            return
         while True:
             wait = self._paused_until - time.monotonic()
             if wait <= 0:
@@ -89,6 +97,22 @@ class RateLimiter:
                 self._budget -= 1
                 if self._budget <= 0:
                     self.pause(self._budget_reset_at - time.time())
+
+    async def reserve(self) -> None:
+        """Acquire now, on behalf of the next ``acquire()`` in this task.
+
+        The dispatcher reserves before it journals a recipient as in flight, so that the
+        provider's own ``acquire()`` for that request returns at once: the in-flight mark is
+        committed right before the request goes out, not long before while waiting for the
+        rate. ``release_reservation()`` drops a reservation that was not used.
+        """
+        _reserved.set(None)
+        await self.acquire()
+        _reserved.set(self)
+
+    @staticmethod
+    def release_reservation() -> None:
+        _reserved.set(None)
 
     def pause(self, seconds: float) -> None:
         """Hold every waiter for ``seconds`` (a 429 with Retry-After)."""

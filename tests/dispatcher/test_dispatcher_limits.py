@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,8 @@ from smsbridge import (
     Recipient,
     RetryPolicy,
 )
-from smsbridge.models import BatchReceipt
+from smsbridge.journal import Journal
+from smsbridge.models import BatchReceipt, Receipt
 from smsbridge.protocol import Capabilities
 from smsbridge.testing import FakeProvider, Fault
 
@@ -153,3 +155,45 @@ async def test_in_flight_sends_still_running_after_the_grace_period_are_cancelle
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(job, timeout=2.0)
     assert fake.in_flight == 0 and fake.calls == 3
+
+
+class SelfThrottled(FakeProvider):
+    """Like a built-in provider: its own limiter, acquired for every request it makes."""
+
+    def __init__(self, rate: float, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.rate_limiter = RateLimiter(rate)
+
+    async def send(self, message: Message) -> Receipt:
+        await self.rate_limiter.acquire()
+        return await super().send(message)
+
+
+async def test_the_provider_limiter_is_used_once_per_send_not_twice(
+    numbers: Callable[..., list[str]],
+) -> None:
+    provider = SelfThrottled(200.0)
+    report = await Dispatcher(provider, concurrency=16).send(Message(to=numbers(100), body="Hi"))
+
+    times = sorted(provider.call_times)
+    assert report.sent == 100
+    assert (len(times) - 1) / (times[-1] - times[0]) == pytest.approx(200.0, rel=0.1)
+
+
+async def test_recipients_are_marked_in_flight_only_when_their_turn_to_send_comes(
+    numbers: Callable[..., list[str]], journal_path: Path,
+) -> None:
+    provider = SelfThrottled(20.0)
+    job = asyncio.create_task(Dispatcher(provider, concurrency=16, journal=journal_path).send(
+        Message(to=numbers(40), body="Hi")))
+    in_flight = []
+    for _ in range(8):
+        await asyncio.sleep(0.1)
+        with Journal(journal_path) as journal:
+            in_flight.append(journal.report().in_flight)
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    # Waiting for the rate happens before the mark: a crash now would leave at most the
+    # request being sent "in flight", not every worker's next recipient.
+    assert max(in_flight) <= 2
