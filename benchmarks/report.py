@@ -86,9 +86,11 @@ def render(results: Mapping[str, Any]) -> str:
     if rows:
         parts.append("1-2. Throughput, concurrency "
                      f"{results.get('config', {}).get('concurrency')}\n" + table(
-            ["endpoint", "client", "msg/s", "x raw", "ok", "server busy", "client cpu"],
+            ["endpoint", "client", "msg/s", "x raw", "ok", "CPU us/msg", "client cpu",
+             "server busy"],
             [[r["endpoint"], r["client"], r["rate"], r["ratio_to_raw"],
-              f"{r['ok']}/{r['messages']}", r["server_busy"], r["client_cpu_share"]]
+              f"{r['ok']}/{r['messages']}", r["cpu_us_per_message"], r["client_cpu_share"],
+              r["server_busy"]]
              for r in rows],
         ))
     memory = results.get("memory")
@@ -104,8 +106,11 @@ def render(results: Mapping[str, Any]) -> str:
         for section in overhead["sections"]:
             parts.append(f"4. Overhead: {section['title']}\n" + table(
                 ["part", "us/msg", "share %"],
-                [[p["part"], p["us"], p["share"] * 100] for p in section["parts"]],
+                [[p["part"], p["us"], p["share"] * 100] for p in section["parts"]
+                 if p["us"] >= 0.05],
             ) + f"\ntotal {section['total_us']:.1f} us/msg CPU ({section['messages']:,} msgs)")
+        parts.append("4. Overhead: single steps, each timed alone\n" + table(
+            ["step", "us"], [[m["operation"], m["us"]] for m in overhead["micro"]]))
     rate = results.get("ratelimit")
     if rate:
         parts.append("5. Rate-limit use against the sandbox\n" + table(

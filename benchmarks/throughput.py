@@ -269,6 +269,9 @@ def summarize(results: Sequence[RunResult]) -> list[dict[str, Any]]:
                 "messages": client_runs[0].messages,
                 "server_busy": max((r.server_busy or 0.0) for r in client_runs),
                 "client_cpu_share": statistics.median(r.client_cpu_share for r in client_runs),
+                # the least CPU any round needed: other processes only ever add to it
+                "cpu_us_per_message": min(r.cpu_seconds / r.ok * 1e6 for r in client_runs
+                                          if r.ok) if any(r.ok for r in client_runs) else None,
                 "rounds": len(client_runs),
             })
     return rows
