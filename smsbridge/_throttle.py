@@ -5,8 +5,9 @@ makes (``provider.rate_limiter``, retries included), pauses that limiter on a 42
 ``X-RateLimit-Remaining``. The dispatcher adds no second bucket on top of it: before each send
 it *reserves* the provider's next token (``RateLimiter.reserve``), so the request leaves right
 after its in-flight mark is journaled and the provider's own ``acquire`` does not wait again.
-A provider without its own limiter gets one from ``capabilities.rate_limit``, applied by the
-dispatcher. An explicit ``rate_limit`` is a second bucket the dispatcher applies first (per
+A provider with no ``rate_limiter`` attribute at all gets a limiter from
+``capabilities.rate_limit``, applied by the dispatcher (a built-in provider created with
+``rate_limiter=None`` is left unlimited, as asked). An explicit ``rate_limit`` is a second bucket the dispatcher applies first (per
 request; per batch in batch mode), so the stricter of the two wins. A 429 that reaches the
 dispatcher pauses both.
 """
@@ -65,11 +66,14 @@ def _limiter(requests: float, period: float) -> RateLimiter:
 
 
 def resolve_throttle(provider: MessagingProvider, setting: RateLimitSetting) -> Throttle:
+    # A provider with a ``rate_limiter`` attribute manages its own rate, even when the user
+    # turned it off (``rate_limiter=None``): the dispatcher then adds none by default.
+    manages_rate = hasattr(provider, "rate_limiter")
     shared = getattr(provider, "rate_limiter", None)
     if not isinstance(shared, RateLimiter):
         shared = None
     if setting is None:
-        if shared is not None:
+        if manages_rate:
             return Throttle(None, shared)
         limit = provider.capabilities.rate_limit
         return Throttle(_limiter(limit.requests, limit.period) if limit else None, None)

@@ -83,6 +83,9 @@ def test_rate_limit_settings_resolve_to_one_throttle_without_double_limiting() -
     assert throttle.limiter is None  # the same limiter is never acquired twice per send
     throttle = Dispatcher(fake, rate_limit=5).throttle
     assert throttle.limiter is not None and throttle.shared is own  # both apply; 429s pause both
+    fake.rate_limiter = None  # type: ignore[attr-defined]  # the user turned it off
+    throttle = Dispatcher(fake).throttle
+    assert throttle.limiter is None and throttle.shared is None
 
 
 async def test_batch_mode_groups_identical_bodies_and_reports_each_batch() -> None:
