@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
@@ -42,6 +43,12 @@ def open_provider(url: str | None, **overrides: Any) -> MessagingProvider:
         raise ConfigurationError(NO_URL_MESSAGE)
     redactor.add_url(url)
     return connect(url.strip(), **overrides)
+
+
+def quiet_server_logs() -> None:
+    """A client that disconnects mid-request (a killed job) makes aiohttp's server log a
+    traceback; expected for a local sandbox, so not shown unless logging is configured."""
+    logging.getLogger("aiohttp.server").addHandler(logging.NullHandler())
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 
 from ..errors import ConfigurationError
-from ._common import run
+from ._common import quiet_server_logs, run
 from ._errors import EXIT_OK
 from ._render import make_consoles
 
@@ -76,6 +76,7 @@ def sandbox(
         "delivery_failure_ratio": delivery_failure_ratio,
         "faults": list(faults),  # parsed by the Sandbox: a bad spec exits 2 before it starts
     }
+    quiet_server_logs()
     out, err = make_consoles()
     with contextlib.suppress(KeyboardInterrupt):
         run(_serve(port, options, out))
