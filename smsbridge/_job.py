@@ -12,6 +12,7 @@ worker had claimed but not sent are handed back to ``pending`` in the journal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -22,7 +23,7 @@ from ._render import Item, JobSpec, Preparer
 from ._report import Tally
 from ._retry import RetryPolicy, SendState, classify
 from ._throttle import Throttle
-from .errors import RateLimitError, SmsBridgeError
+from .errors import JournalError, RateLimitError, SmsBridgeError
 from .models import Message, Outcome, OutcomeStatus
 from .protocol import MessagingProvider
 
@@ -342,11 +343,12 @@ class JobRun:
                             await asyncio.sleep(delay)
                         continue
                 except asyncio.CancelledError:
-                    self._finish(claimed, unknown_outcomes(
-                        claimed, attempts, self._provider_name, "cancelled",
-                        "the job was cancelled while this message was in flight; it may have "
-                        "been sent"), attempts)
                     finished = True
+                    with contextlib.suppress(JournalError):  # the job reports a broken journal
+                        self._finish(claimed, unknown_outcomes(
+                            claimed, attempts, self._provider_name, "cancelled",
+                            "the job was cancelled while this message was in flight; it may "
+                            "have been sent"), attempts)
                     raise
                 except Exception as error:  # a provider bug: the request may have gone out
                     outcomes = unknown_outcomes(
@@ -369,8 +371,9 @@ class JobRun:
             self._busy[w] = False
             self._throttle.release()
             if session is not None and claim_sent and not finished:
-                for item in claimed:
-                    session.release(item.key or "", attempts)
+                with contextlib.suppress(JournalError):
+                    for item in claimed:
+                        session.release(item.key or "", attempts)
 
     def _next_batch_id(self) -> str:
         self._batch_seq += 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -71,8 +72,9 @@ def _variables(variables: Mapping[str, Any]) -> str | None:
     return dumps(dict(variables)) if variables else None
 
 
-def _write_finals(conn: sqlite3.Connection, now: float, rows: list[Any]) -> None:
-    conn.executemany(_FINAL, [(*row, now, now) for row in rows])
+# Rows arrive complete (timestamps included) so the writer thread runs no Python per row.
+def _write_finals(conn: sqlite3.Connection, _now: float, rows: list[Any]) -> None:
+    conn.executemany(_FINAL, rows)
 
 
 class JobSession:
@@ -98,10 +100,10 @@ class JobSession:
     def _write_claims(self, conn: sqlite3.Connection, now: float, rows: list[Any]) -> list[Any]:
         job_id, run_id = self.job_id, self.run_id
         before = conn.total_changes
-        conn.executemany(self._claim_sql, [(job_id, *row, run_id, now, now) for row in rows])
+        conn.executemany(self._claim_sql, rows)
         if conn.total_changes - before == len(rows):
             return [None] * len(rows)  # the usual case: every recipient was free
-        keys = [row[0] for row in rows]
+        keys = [row[1] for row in rows]
         found = lookup_rows(conn, job_id, keys)
         results: list[Prior | None] = []
         for key in keys:
@@ -113,7 +115,9 @@ class JobSession:
     def claim(self, entries: Sequence[ClaimEntry]) -> asyncio.Future[list[Prior | None]]:
         """Mark recipients in flight; resolves after the commit with None for each claimed one
         and the existing row for each that another run already holds or finished."""
-        rows = [(key, seq, _variables(variables)) for key, seq, variables in entries]
+        job_id, run_id, now = self.job_id, self.run_id, time.time()
+        rows = [(job_id, key, seq, _variables(variables), run_id, now, now)
+                for key, seq, variables in entries]
         future = self._writer.submit(self._write_claims, rows, wait=True)
         assert future is not None
         return future
@@ -125,10 +129,11 @@ class JobSession:
         """Record a final state (not awaited: a crash before it commits leaves the row in
         flight, which resumes as UNKNOWN — never as a resend)."""
         message_id = outcome.receipt.message_id if outcome.receipt is not None else None
+        now = time.time()
         row = (
             self.job_id, key, index, _variables(variables) if variables else None,
             outcome.status.value, outcome.reason, outcome.error, outcome.provider, message_id,
-            attempts, outcome.batch_id, self.run_id,
+            attempts, outcome.batch_id, self.run_id, now, now,
         )
         self._writer.submit(_write_finals, [row], wait=False)
 

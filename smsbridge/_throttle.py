@@ -7,9 +7,9 @@ it *reserves* the provider's next token (``RateLimiter.reserve``), so the reques
 after its in-flight mark is journaled and the provider's own ``acquire`` does not wait again.
 A provider with no ``rate_limiter`` attribute at all gets a limiter from
 ``capabilities.rate_limit``, applied by the dispatcher (a built-in provider created with
-``rate_limiter=None`` is left unlimited, as asked). An explicit ``rate_limit`` is a second bucket the dispatcher applies first (per
-request; per batch in batch mode), so the stricter of the two wins. A 429 that reaches the
-dispatcher pauses both.
+``rate_limiter=None`` is left unlimited, as asked). An explicit ``rate_limit`` is a second
+bucket the dispatcher applies first (per request; per batch in batch mode), so the stricter of
+the two wins. A 429 that reaches the dispatcher pauses both.
 """
 
 from __future__ import annotations

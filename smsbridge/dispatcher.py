@@ -247,8 +247,6 @@ class Dispatcher:
             session = journal._session(job_id, uuid.uuid4().hex,
                                        resend_unknown=self.resend_unknown)
             lookup = session.lookup if resumed else None
-            if stored is not None:
-                _store_source(session, stored)
         if isinstance(sink, OutcomeStream):
             sink.job_id = job_id
         tally = Tally(total, self.on_progress, self.progress_interval)
@@ -264,6 +262,8 @@ class Dispatcher:
             sink=sink, job_id=job_id, grace=self.cancel_grace, store_source=lazy_store)
         failure: BaseException | None = None
         try:
+            if session is not None and stored is not None:
+                _store_source(session, stored)
             await run.run(source)
         except BaseException as exc:
             failure = exc
