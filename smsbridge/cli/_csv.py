@@ -35,7 +35,12 @@ class CsvRecipients:
         self.encoding = encoding
         self._stdin: _Buffered | None = None
         with self._open() as handle:
-            sample = handle.read(_SNIFF_BYTES)
+            try:
+                sample = handle.read(_SNIFF_BYTES)
+            except UnicodeDecodeError as exc:
+                raise ValidationError(
+                    f"{self.name}: {_short(exc)} near the start; save the file as UTF-8 CSV"
+                ) from None
         self.dialect = _sniff(sample)
         header = next(csv.reader(sample.splitlines(), self.dialect), None)
         if not header or not any(name.strip() for name in header):
@@ -84,10 +89,15 @@ class CsvRecipients:
                 for row in reader:
                     if row and any(cell.strip() for cell in row):
                         yield row
-            except (csv.Error, UnicodeDecodeError) as exc:
+            except UnicodeDecodeError as exc:
+                # text is decoded in chunks: find the exact line in a binary re-read
+                line = _first_undecodable_line(self.path, self.encoding) or reader.line_num
                 raise ValidationError(
-                    f"{self.name} line {reader.line_num}: {_short(exc)}; save the file as "
-                    f"UTF-8 CSV ({self.encoding}) and check quoting"
+                    f"{self.name} line {line}: {_short(exc)}; save the file as UTF-8 CSV"
+                ) from None
+            except csv.Error as exc:
+                raise ValidationError(
+                    f"{self.name} line {reader.line_num}: {exc}; check the quoting"
                 ) from None
 
     def __iter__(self) -> Iterator[Recipient]:
@@ -158,6 +168,18 @@ def _phone_index(columns: list[str], wanted: str | None, name: str) -> int:
         f"{name} has no {looked_for}; its columns are {listed}; name the phone column "
         "with --phone-column"
     )
+
+
+def _first_undecodable_line(path: str, encoding: str) -> int | None:
+    if path == STDIN:
+        return None
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return None
 
 
 def _short(exc: Exception) -> str:

@@ -57,6 +57,10 @@ def parse_rate_limit(text: str | None) -> tuple[int, float] | None:
 @click.option(
     "--textus-rate-limit", metavar="N/SECONDS", help="TextUs rate limit, e.g. 100/10 (default off)."
 )
+@click.option(
+    "--cps-limit", type=click.IntRange(min=1), default=10, show_default=True,
+    help="TrackDrive calls per second (make_call).",
+)
 @click.option("--fault", "faults", multiple=True, metavar="SPEC", help=FAULT_HELP)
 def sandbox(
     port: int,
@@ -65,6 +69,7 @@ def sandbox(
     delivery_delay: float,
     delivery_failure_ratio: float,
     textus_rate_limit: str | None,
+    cps_limit: int,
     faults: tuple[str, ...],
 ) -> int:
     """Run the local TextUs + TrackDrive sandbox until Ctrl-C; prints URLs and credentials."""
@@ -74,6 +79,7 @@ def sandbox(
         "textus_rate_limit": parse_rate_limit(textus_rate_limit),
         "delivery_delay": delivery_delay,
         "delivery_failure_ratio": delivery_failure_ratio,
+        "trackdrive_cps_limit": cps_limit,
         "faults": list(faults),  # parsed by the Sandbox: a bad spec exits 2 before it starts
     }
     quiet_server_logs()
@@ -108,26 +114,18 @@ async def _serve(port: int, options: dict[str, Any], out: Console) -> None:
 
 
 def print_sandbox_info(out: Console, sb: Sandbox) -> None:
-    """URLs, credentials and ready-to-paste connection URLs of a running sandbox."""
-    out.print("[bold]smsbridge sandbox[/] listening — press Ctrl-C to stop")
-    out.print(f"  TextUs      {sb.textus_url}")
-    out.print(f"              token {sb.textus_token}   account {sb.textus_account}")
-    out.print(f"  TrackDrive  {sb.trackdrive_url}")
-    out.print(
-        f"              public key {sb.trackdrive_public_key}   private key "
-        f"{sb.trackdrive_private_key}   subdomain {sb.trackdrive_subdomain}"
-    )
-    out.print("  Connection URLs (sandbox credentials, safe to share):")
-    out.print(f"    export SMSBRIDGE_URL='{sb.textus_connection_url}'", markup=False)
-    out.print(f"    export SMSBRIDGE_URL='{sb.trackdrive_connection_url}'", markup=False)
-    from ..sandbox import TrackDriveSeed
+    """The sandbox's banner (URLs, credentials, seed data) and commands to try against it."""
+    from ..sandbox.__main__ import banner
 
-    seed = TrackDriveSeed()
-    out.print("  Then try:", markup=False)
-    out.print("    smsbridge send --to +13035551234 --body 'Hello from the sandbox'", markup=False)
-    out.print(f"    smsbridge call --lead-id {seed.lead_id}   (with the trackdrive URL)",
-              markup=False)
-    out.print(
-        f"    smsbridge schedules list            (active schedule {seed.active_schedule_id})",
-        markup=False,
-    )
+    seed = sb.trackdrive.seed
+    out.print(banner(sb), markup=False)
+    out.print("Sandbox credentials are not secrets. Then try, in another terminal:", markup=False)
+    for line in (
+        f"  export SMSBRIDGE_URL='{sb.textus_connection_url}'",
+        "  smsbridge send --to +13035551234 --body 'Hello from the sandbox'",
+        "  smsbridge bulk people.csv --body 'Hi {name}' --journal job.sqlite --rate 200",
+        f"  export SMSBRIDGE_URL='{sb.trackdrive_connection_url}'",
+        f"  smsbridge call --lead-id {seed.lead_id}",
+        "  smsbridge schedules list",
+    ):
+        out.print(line, markup=False)
