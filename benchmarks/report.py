@@ -87,12 +87,14 @@ def render(results: Mapping[str, Any]) -> str:
     rows = results.get("throughput")
     if rows:
         parts.append("1-2. Throughput, concurrency "
-                     f"{results.get('config', {}).get('concurrency')}\n" + table(
-            ["endpoint", "client", "msg/s", "x raw", "ok", "CPU us/msg", "client cpu",
-             "server busy"],
+                     f"{results.get('config', {}).get('concurrency')} (msg/s: median of rounds; "
+                     "x raw: median of per-round ratios; CPU: least per message of any round)\n"
+                     + table(
+            ["endpoint", "client", "msg/s", "x raw", "ok", "CPU us/msg", "x raw (CPU)",
+             "client cpu", "server busy"],
             [[r["endpoint"], r["client"], r["rate"], r["ratio_to_raw"],
-              f"{r['ok']}/{r['messages']}", r["cpu_us_per_message"], r["client_cpu_share"],
-              r["server_busy"]]
+              f"{r['ok']}/{r['messages']}", r["cpu_us_per_message"], r["cpu_ratio_to_raw"],
+              r["client_cpu_share"], r["server_busy"]]
              for r in rows],
         ))
     memory = results.get("memory")

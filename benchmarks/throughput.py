@@ -274,4 +274,13 @@ def summarize(results: Sequence[RunResult]) -> list[dict[str, Any]]:
                                           if r.ok) if any(r.ok for r in client_runs) else None,
                 "rounds": len(client_runs),
             })
+    for endpoint in endpoints:
+        own = [r for r in rows if r["endpoint"] == endpoint]
+        raw_cpu = min((r["cpu_us_per_message"] for r in own
+                       if r["client"] in RAW_CLIENTS and r["cpu_us_per_message"]), default=None)
+        for row in own:
+            cpu = row["cpu_us_per_message"]
+            # The clients are CPU-bound (client cpu ~1.0), so CPU per message is the inverse of
+            # the rate they could reach on a quiet core: a cross-check that load cannot inflate.
+            row["cpu_ratio_to_raw"] = raw_cpu / cpu if raw_cpu and cpu else None
     return rows
