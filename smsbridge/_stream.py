@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from types import TracebackType
 from typing import Any
 
+from ._closing import AsyncClosing
 from ._report import Progress, Tally
 from .models import Outcome
 
@@ -38,7 +38,7 @@ class ListSink:
         return tuple(ordered)
 
 
-class OutcomeStream:
+class OutcomeStream(AsyncClosing):
     """``async for outcome in stream`` — outcomes in completion order, with backpressure.
 
     The job starts on the first ``__anext__``. Leaving early: ``await stream.aclose()`` or use
@@ -100,15 +100,6 @@ class OutcomeStream:
         await asyncio.wait([task])
         if not task.cancelled():
             task.exception()
-
-    async def __aenter__(self) -> OutcomeStream:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __del__(self) -> None:
         task = getattr(self, "_task", None)

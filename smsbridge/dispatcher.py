@@ -26,10 +26,10 @@ from collections.abc import (
     Sized,
 )
 from os import PathLike
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from . import _constants as C
+from ._closing import AsyncClosing
 from ._job import JobRun
 from ._journal_job import JobSession, Prior
 from ._logging import logger
@@ -49,7 +49,7 @@ __all__ = ["BulkReport", "Dispatcher", "FailoverProvider", "OutcomeStream", "Pro
 Recipients = Iterable[Any] | AsyncIterable[Any]
 
 
-class Dispatcher:
+class Dispatcher(AsyncClosing):
     """Sends one message to many recipients through any :class:`MessagingProvider`.
 
     ``rate_limit``: messages per second, a ``RateLimit`` or a ``RateLimiter``; by default the
@@ -134,15 +134,6 @@ class Dispatcher:
         if self._journal is not None and not isinstance(self._journal_setting, Journal):
             self._journal.close()
             self._journal = None
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     # --- the three ways to run a job ------------------------------------------------------
 

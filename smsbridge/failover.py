@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Self
 
+from ._closing import AsyncClosing
 from ._logging import logger
 from ._retry import SendState, classify
 from .errors import (
@@ -66,7 +66,7 @@ def merge_capabilities(capabilities: Sequence[Capabilities]) -> Capabilities:
     )
 
 
-class FailoverProvider:
+class FailoverProvider(AsyncClosing):
     """A :class:`MessagingProvider` over ``[primary, secondary, ...]``, tried in order.
 
     ``failover_on`` lists the error types that move on to the next provider (always only when
@@ -138,9 +138,3 @@ class FailoverProvider:
         for provider in self.providers:
             await provider.__aenter__()
         return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -24,11 +24,10 @@ import random
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
-from types import TracebackType
-from typing import Self
 
 import attrs
 
+from ._closing import AsyncClosing
 from .errors import (
     ConnectError,
     DeliveryUnknownError,
@@ -84,7 +83,7 @@ Script = Iterable[Fault | str | None]
 Rule = Callable[[Message, int], Fault | str | None]
 
 
-class FakeProvider:
+class FakeProvider(AsyncClosing):
     """A ``MessagingProvider`` and ``BatchSendingProvider`` that keeps what it accepts."""
 
     def __init__(
@@ -167,15 +166,6 @@ class FakeProvider:
 
     async def aclose(self) -> None:
         self.closed = True
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f"FakeProvider(name={self._name!r}, accepted={self.accepted_total})"

@@ -199,3 +199,26 @@ async def test_a_job_skips_numbers_suppressed_in_the_journal_even_by_another_pro
     assert report.outcomes[0].reason == "opted_out"
     assert list(fake.accepted_numbers()) == ["+13035550101"]
     journal.close()
+
+
+async def test_a_journal_that_cannot_be_written_stops_the_job_before_unrecorded_sends(
+    journal_path: Path, numbers: Callable[..., list[str]],
+) -> None:
+    blocker = sqlite3.connect(journal_path, isolation_level=None)
+
+    def lock_the_journal(_message: Message, call: int) -> None:
+        if call == 5:  # another process takes the database for good
+            blocker.execute("BEGIN EXCLUSIVE")
+
+    fake = FakeProvider(latency=0.001, rule=lock_the_journal)
+    journal = Journal(journal_path, busy_timeout=0.05)
+    with pytest.raises(JournalError, match="could not be written"):
+        await Dispatcher(fake, concurrency=2, journal=journal).send(
+            Message(to=numbers(100), body="Hi"))
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    assert fake.calls <= 8  # it stopped at once: no message sent without its in-flight mark
+    report = await Dispatcher(FakeProvider(), journal=journal).send(
+        Message(to=numbers(100), body="Hi"))
+    assert report.sent + report.unknown + report.skipped == 100
+    journal.close()
