@@ -33,7 +33,8 @@ def url_option(func: F) -> F:
         show_envvar=True,
         metavar="URL",
         help="Provider connection URL (textus://TOKEN@ACCOUNT, "
-        "trackdrive://PUBLIC:PRIVATE@SUBDOMAIN; ?base_url=... for a sandbox).",
+        "trackdrive://PUBLIC:PRIVATE@SUBDOMAIN; ?base_url=... for a sandbox). Prefer the "
+        "environment variable: command lines are visible to other local users.",
     )(func)
 
 

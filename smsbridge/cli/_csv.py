@@ -2,7 +2,8 @@
 
 The file needs a header row. One column holds the phone number (``--phone-column``; by default
 the first of ``phone``, ``phone_number``, ``to``, ``number``, ``mobile``, ``cell``, matched
-case-insensitively); every other column becomes a template variable (``{name}`` in the body).
+case-insensitively); the other columns are template variables (``{name}`` in the body), and
+``variables=`` keeps only the ones a body uses.
 The delimiter (comma, semicolon, tab or pipe) is detected from the first lines, and a UTF-8 byte
 order mark (Excel) is ignored. Bad structure is reported as a :class:`ValidationError` naming the
 file and line before anything is sent: :meth:`CsvRecipients.count` reads the file once up front.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -29,7 +30,12 @@ class CsvRecipients:
     """An iterable of :class:`Recipient` read lazily from ``path`` (``"-"`` for stdin)."""
 
     def __init__(
-        self, path: str | Path, *, phone_column: str | None = None, encoding: str = "utf-8-sig"
+        self,
+        path: str | Path,
+        *,
+        phone_column: str | None = None,
+        encoding: str = "utf-8-sig",
+        variables: Collection[str] | None = None,
     ) -> None:
         self.path = str(path)
         self.encoding = encoding
@@ -51,8 +57,10 @@ class CsvRecipients:
         self.columns = [name.strip() for name in header]
         self.phone_index = _phone_index(self.columns, phone_column, self.name)
         self.phone_column = self.columns[self.phone_index]
+        # Only the columns the body uses travel with each recipient (and into the journal).
         self.variable_columns = [
-            (i, name) for i, name in enumerate(self.columns) if i != self.phone_index and name
+            (i, name) for i, name in enumerate(self.columns)
+            if i != self.phone_index and name and (variables is None or name in variables)
         ]
 
     @property

@@ -125,7 +125,9 @@ def dispatcher_rate(provider: MessagingProvider) -> float | None:
 )
 @click.option("--phone-column", metavar="NAME", help="CSV column with the numbers (auto: phone).")
 @click.option("--region", metavar="CC", help="Region for numbers without a country code (US).")
-@click.option("--job-id", metavar="ID", help="Job name in the journal (default: from content).")
+@click.option(
+    "--job-id", metavar="ID", help="Job name in the journal (default: from message and file)."
+)
 @job_options
 def bulk(
     recipients: str,
@@ -149,12 +151,16 @@ def bulk(
     The CSV needs a header; the phone column is found automatically (phone, phone_number, to,
     number, mobile, cell) or named with --phone-column; every other column is a {variable}.
     Invalid and duplicate numbers are skipped and reported. With --journal the job can be
-    resumed after a crash (smsbridge resume JOURNAL) and nobody is texted twice.
+    resumed after a crash or Ctrl-C (smsbridge resume JOURNAL, or the same command again) and
+    nobody is texted twice.
+
+    Exit codes: 0 all sent (skips are not failures), 1 a recipient failed or is unknown (for
+    the whole job when journaled), 2 bad input or configuration, 130 interrupted.
     """
     if bool(media_url) != bool(media_type):
         raise click.UsageError("--media-url and --media-type go together")
-    source = CsvRecipients(recipients, phone_column=phone_column)
-    _check_template(body, source)
+    fields = _template_fields(body, CsvRecipients(recipients, phone_column=phone_column))
+    source = CsvRecipients(recipients, phone_column=phone_column, variables=fields)
     total = source.count()  # reads the file once: bad CSV exits 2 before the first send
     attachments = (
         (Attachment(url=media_url, content_type=media_type),) if media_url and media_type else ()
@@ -251,7 +257,7 @@ def resume(
         if csv.changed():
             err.print(f"note: {csv.path} changed since the job started; resuming with its "
                       "current rows", markup=False)
-        source = csv.open()
+        source = csv.open(Template(info.spec.body).fields)
         job = CliRun(err, label, source.count())
         spec = info.spec
         message = {"body": spec.body, "sender": spec.sender, "attachments": spec.attachments,
@@ -272,16 +278,18 @@ async def _resume_from_journal(
     job.reasons.update(report.reasons())
 
 
-def _check_template(body: str, source: CsvRecipients) -> None:
-    """A placeholder no column fills would fail every recipient: refuse before sending."""
+def _template_fields(body: str, source: CsvRecipients) -> frozenset[str]:
+    """The columns ``body`` uses. One no column fills would fail every recipient: refuse."""
     columns = {name for _, name in source.variable_columns}
-    missing = sorted(Template(body).fields - columns)
+    fields = Template(body).fields
+    missing = sorted(fields - columns)
     if missing:
         names = ", ".join("{" + name + "}" for name in missing)
         listed = ", ".join(sorted(columns)) or "none besides the phone column"
         raise click.UsageError(
             f"--body uses {names} but {source.name} has no such column (its columns: {listed})"
         )
+    return fields
 
 
 def finish(

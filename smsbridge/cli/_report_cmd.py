@@ -78,7 +78,11 @@ def job_summary(report: JournalReport, journal: str) -> JobSummary:
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many recipients --list shows.")
 def report(journal: str, job_id: str | None, list_state: str | None, limit: int) -> int:
-    """Summarise a journaled job: outcomes, reasons and delivery counts. Sends nothing."""
+    """Summarise a journaled job: outcomes, reasons and delivery counts. Sends nothing.
+
+    Delivery counts come from delivery webhooks recorded in the journal (a WebhookReceiver
+    wired to it). Exit code 0 whenever the journal could be read.
+    """
     out, _ = make_consoles()
     with open_journal(journal) as opened:
         result = opened.report(job_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Collection
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,8 @@ class CsvSource:
         stat = Path(self.path).stat()
         return (stat.st_size, stat.st_mtime) != (self.size, self.mtime)
 
-    def open(self) -> CsvRecipients:
-        return CsvRecipients(self.path, phone_column=self.phone_column)
+    def open(self, variables: Collection[str] | None = None) -> CsvRecipients:
+        return CsvRecipients(self.path, phone_column=self.phone_column, variables=variables)
 
 
 def cli_job_id(message: dict[str, Any], source: CsvRecipients) -> str:

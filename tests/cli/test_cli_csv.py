@@ -23,6 +23,14 @@ def test_phone_column_is_found_by_name_and_other_columns_become_variables(tmp_pa
     assert list(source) == [Recipient("+13035551000", {"name": "Ann", "city": "Denver"})]
 
 
+def test_only_the_columns_the_body_uses_travel_with_each_recipient(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", [["+13035551000", "Ann", "1985-02-03", "Rome"]],
+                     header=("phone", "name", "birthday", "city"))
+    assert list(CsvRecipients(path, variables={"name"})) == [
+        Recipient("+13035551000", {"name": "Ann"})]
+    assert list(CsvRecipients(path, variables=())) == [Recipient("+13035551000")]
+
+
 def test_explicit_phone_column_wins_and_is_case_insensitive(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "p.csv", [["+13035551000", "+13035551001"]],
                      header=("phone", "Cell Number"))

@@ -24,6 +24,18 @@ async def wait_for_accepted(sb: Sandbox, provider: str, count: int, proc: object
         await asyncio.sleep(0.01)
 
 
+async def signal_bulk_midway(
+    sb: Sandbox, csv_path: Path, journal: Path, *, rate: str, after: int, sig: int
+) -> asyncio.subprocess.Process:
+    """Start a journaled TextUs bulk job and send it ``sig`` once ``after`` were accepted."""
+    proc = await start_cli("bulk", str(csv_path), "--body", "Hi {name}", "--journal",
+                           str(journal), "--rate", rate,
+                           env=cli_env(SMSBRIDGE_URL=sb.textus_connection_url))
+    await wait_for_accepted(sb, "textus", after, proc)
+    proc.send_signal(sig)
+    return proc
+
+
 def assert_nobody_texted_twice(sb: Sandbox, provider: str) -> None:
     repeated = [n for n, c in Counter(sb.accepted_numbers(provider)).items() if c > 1]
     assert repeated == []
@@ -93,6 +105,19 @@ async def test_bulk_with_a_wrong_token_fails_exit_1_and_never_prints_the_token(
     assert "Failed" in result.out and sandbox.accepted_numbers("textus") == []
 
 
+async def test_batch_mode_sends_native_multi_recipient_requests(
+    sandbox: Sandbox, recipients_csv: Path
+) -> None:
+    result = await run_cli(
+        "bulk", str(recipients_csv), "--body", "Same for all", "--batch-size", "25",
+        "--url", sandbox.textus_connection_url, "--rate", "50",
+    )
+    assert result.code == 0, result.output
+    assert sorted(sandbox.accepted_numbers("textus")) == VALID
+    bodies = [r.body for r in sandbox.records]
+    assert all(isinstance(b.get("to"), list) for b in bodies)  # one request per batch
+
+
 async def test_dry_run_sends_nothing_and_reports_what_would_be_sent(
     sandbox: Sandbox, recipients_csv: Path, tmp_path: Path
 ) -> None:
@@ -112,10 +137,8 @@ async def test_resume_after_sigkill_finishes_the_job_and_texts_nobody_twice(
 ) -> None:
     journal = tmp_path / "job.sqlite"
     url = sandbox.textus_connection_url
-    proc = await start_cli("bulk", str(recipients_csv), "--body", "Hi {name}", "--journal",
-                           str(journal), "--rate", "40", env=cli_env(SMSBRIDGE_URL=url))
-    await wait_for_accepted(sandbox, "textus", 12, proc)
-    proc.send_signal(signal.SIGKILL)
+    proc = await signal_bulk_midway(sandbox, recipients_csv, journal, rate="40", after=12,
+                                    sig=signal.SIGKILL)
     await proc.wait()
     killed_at = len(sandbox.accepted_numbers("textus"))
     assert killed_at < len(VALID)
@@ -140,10 +163,8 @@ async def test_ctrl_c_stops_cleanly_prints_the_summary_and_exits_130(
 ) -> None:
     journal = tmp_path / "job.sqlite"
     url = sandbox.textus_connection_url
-    proc = await start_cli("bulk", str(recipients_csv), "--body", "Hi", "--journal",
-                           str(journal), "--rate", "20", env=cli_env(SMSBRIDGE_URL=url))
-    await wait_for_accepted(sandbox, "textus", 5, proc)
-    proc.send_signal(signal.SIGINT)
+    proc = await signal_bulk_midway(sandbox, recipients_csv, journal, rate="20", after=5,
+                                    sig=signal.SIGINT)
     result: Result = await finish(proc)
     assert result.code == 130, result.output
     assert "stopping" in result.err and "Traceback" not in result.err
