@@ -202,7 +202,9 @@ class Dispatcher(AsyncClosing):
         self, spec: JobSpec, source: Recipients, *, total: int | None,
         stored: Sequence[Any] | None, job_id: str | None = None, region: str | None = None,
     ) -> BulkReport:
-        sink = ListSink(total)
+        # Input order by position when the recipients are known exactly (send); a resumed job's
+        # stored source may be shorter than its planned total (a stream that was cut short).
+        sink = ListSink(len(stored) if stored is not None else None)
         run, job_id, elapsed = await self._execute(
             spec, source, total=total, sink=sink, stored=stored, lazy_store=False,
             job_id=job_id or self.job_id, region=region or self.default_region)

@@ -146,7 +146,7 @@ async def test_a_streamed_job_resumes_from_its_stored_source(
 ) -> None:
     fake = FakeProvider(latency=0.05)
     dispatcher = Dispatcher(fake, concurrency=2, journal=journal_path)
-    async with dispatcher.stream(iter(numbers(50)), body="Hi") as outcomes:
+    async with dispatcher.stream(numbers(50), body="Hi") as outcomes:  # a list: total known
         async for _ in outcomes:
             if fake.accepted_count() >= 6:
                 break
