@@ -282,6 +282,7 @@ class JobRun:
             return
         self._batch_seq += 1
         batch_id = f"dry-run-{self._batch_seq}"
+        self.batches[batch_id] = tuple(item.recipient.phone for item in batch.items)
         for item in batch.items:
             await self._emit(item.index, self._dry_outcome(item, batch_id, batch.items))
 

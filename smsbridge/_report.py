@@ -108,8 +108,9 @@ class BulkReport:
     """What happened to every recipient of one job run: exactly one :class:`Outcome` each.
 
     ``outcomes`` are in input order for ``Dispatcher.send``. ``batches`` maps each accepted batch
-    id to the numbers it carried (batch mode only). In a dry run nothing was sent and every
-    recipient that would have been sent is ``SKIPPED`` with reason ``"dry_run"``.
+    id to the numbers it carried (batch mode only; in a dry run, the planned batches). In a dry
+    run nothing was sent and every recipient that would have been sent is ``SKIPPED`` with reason
+    ``"dry_run"`` and its rendered ``Outcome.message``.
     """
 
     outcomes: tuple[Outcome, ...]

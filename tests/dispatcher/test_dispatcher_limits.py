@@ -114,6 +114,17 @@ async def test_a_batch_that_may_have_been_sent_makes_all_its_recipients_unknown(
     assert fake.calls == 2
 
 
+async def test_a_dry_run_in_batch_mode_shows_the_batch_plan() -> None:
+    fake = FakeProvider()
+    to = [f"+1303555010{i}" for i in range(5)]
+    report = await Dispatcher(fake, batch_size=2, dry_run=True).send(Message(to=to, body="Hi"))
+
+    assert fake.calls == 0 and report.would_send == 5
+    assert sorted(len(v) for v in report.batches.values()) == [1, 2, 2]
+    preview = report.outcomes[0].message
+    assert preview is not None and len(preview.to) == 2  # the batch's message, as it would go
+
+
 def test_batch_mode_needs_a_provider_with_native_multi_recipient_sends() -> None:
     single = FakeProvider(capabilities=Capabilities(native_multi_recipient=False))
     with pytest.raises(ConfigurationError, match="native multi-recipient"):
