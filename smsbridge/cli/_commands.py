@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from rich.table import Table
 
 from ..errors import ConfigurationError
 from ..models import Attachment, Message
 from ..phone import mask, set_default_region
 from ..protocol import MessagingProvider
+from ..providers.trackdrive import TrackDriveProvider
+from ..providers.trackdrive.models import Call, Schedule
 from ._common import open_provider, parse_key_values, run, url_option
 from ._errors import EXIT_OK, redactor
 from ._render import make_consoles
@@ -73,14 +76,13 @@ async def _send(provider: MessagingProvider, message: Message) -> Any:
         return await provider.send(message)
 
 
-def _trackdrive(provider: MessagingProvider, what: str) -> Any:
-    schedules = getattr(provider, "schedules", None)
-    if schedules is None:
+def _trackdrive(provider: MessagingProvider, what: str) -> TrackDriveProvider:
+    if not isinstance(provider, TrackDriveProvider):
         raise ConfigurationError(
             f"{what} is a TrackDrive feature but the connection URL is for {provider.name!r}; "
             "use trackdrive://PUBLIC_KEY:PRIVATE_KEY@SUBDOMAIN"
         )
-    return schedules
+    return provider
 
 
 @click.command()
@@ -117,21 +119,21 @@ def call(
     params = {k: v for k, v in params.items() if v is not None}
     placed = run(_call(open_provider(url), params))
     out, _ = make_consoles()
-    number = getattr(placed, "number_called", None) or to
-    parts = [f"call {getattr(placed, 'id', None)}", f"status {getattr(placed, 'status', None)}"]
+    parts = [f"call {placed.id}", f"status {placed.status}"]
+    number = placed.number_called or to
     if number:
-        parts.append(f"dialing {mask(str(number))}")
-    for field in ("schedule_id", "lead_id"):
-        value = getattr(placed, field, None)
-        if value is not None:
-            parts.append(f"{field.replace('_', ' ')} {value}")
+        parts.append(f"dialing {mask(number)}")
+    if placed.schedule_id is not None:
+        parts.append(f"schedule id {placed.schedule_id}")
+    if placed.lead_id is not None:
+        parts.append(f"lead id {placed.lead_id}")
     out.print("[green]call placed[/] via trackdrive: " + ", ".join(parts))
     return EXIT_OK
 
 
-async def _call(provider: MessagingProvider, params: dict[str, Any]) -> Any:
+async def _call(provider: MessagingProvider, params: dict[str, Any]) -> Call:
     async with provider:
-        return await _trackdrive(provider, "call-now").make_call(**params)
+        return await _trackdrive(provider, "call-now").schedules.make_call(**params)
 
 
 @click.group()
@@ -156,19 +158,18 @@ def list_schedules(
     filters = {"order": order, "order_dir": order_dir, "fulltext": fulltext}
     rows = run(_list_schedules(open_provider(url), {k: v for k, v in filters.items() if v}, limit))
     out, _ = make_consoles()
-    from rich.table import Table
-
     table = Table(title=f"{len(rows)} schedule(s)", title_justify="left", header_style="bold")
     for column in ("id", "name", "type", "paused", "offer", "created"):
         table.add_column(column)
-    for s in rows:
+    for schedule in rows:
+        created = schedule.created_at
         table.add_row(
-            str(getattr(s, "id", "")),
-            str(getattr(s, "name", "") or ""),
-            str(getattr(s, "schedule_type", "") or ""),
-            "yes" if getattr(s, "paused", False) else "no",
-            str(getattr(s, "offer_id", "") or ""),
-            str(getattr(s, "created_at", "") or ""),
+            str(schedule.id or ""),
+            schedule.name or "",
+            schedule.schedule_type or "",
+            "yes" if schedule.paused else "no",
+            str(schedule.offer_id or ""),
+            f"{created:%Y-%m-%d %H:%M}" if created else "",
         )
     out.print(table)
     return EXIT_OK
@@ -176,7 +177,7 @@ def list_schedules(
 
 async def _list_schedules(
     provider: MessagingProvider, filters: dict[str, Any], limit: int | None
-) -> list[Any]:
+) -> list[Schedule]:
     async with provider:
-        pager = _trackdrive(provider, "schedules list").list(**filters)
-        return list(await pager.to_list(limit))
+        pager = _trackdrive(provider, "schedules list").schedules.list(**filters)
+        return await pager.to_list(limit)
