@@ -95,8 +95,9 @@ async def _serve(port: int, options: dict[str, Any], out: Console) -> None:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError):  # no signal handlers on some platforms
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a clean stop, even as a background job
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on some platforms
+            loop.add_signal_handler(sig, stop.set)
     sb = Sandbox(port, **options)
     try:
         await sb.start()
