@@ -18,8 +18,9 @@ from typing import Any, Protocol
 
 from . import _constants as C
 from ._journal_job import ClaimEntry, JobSession, Prior
+from ._logging import logger
 from ._outcomes import failure_outcomes, success_outcomes, unknown_outcomes
-from ._render import Item, JobSpec, Preparer
+from ._render import Batch, Batcher, Item, JobSpec, Preparer
 from ._report import Tally
 from ._retry import RetryPolicy, SendState, classify
 from ._throttle import Throttle
@@ -36,42 +37,6 @@ class Sink(Protocol):
     async def put(self, index: int, outcome: Outcome) -> None: ...
 
     def put_nowait(self, index: int, outcome: Outcome) -> None: ...
-
-
-class Batch:
-    __slots__ = ("body", "items")
-
-    def __init__(self, body: str, items: list[Item]) -> None:
-        self.body = body
-        self.items = items
-
-
-class Batcher:
-    """Groups recipients whose rendered bodies are identical; bounded by ``limit`` buffered."""
-
-    def __init__(self, size: int, limit: int) -> None:
-        self._size = size
-        self._limit = limit
-        self._groups: dict[str, list[Item]] = {}
-        self._buffered = 0
-
-    def add(self, item: Item) -> list[Batch]:
-        body = item.body or ""
-        group = self._groups.setdefault(body, [])
-        group.append(item)
-        self._buffered += 1
-        ready = [self._pop(body)] if len(group) >= self._size else []
-        while self._buffered > self._limit:  # personalised bodies: flush the oldest group
-            ready.append(self._pop(next(iter(self._groups))))
-        return ready
-
-    def drain(self) -> list[Batch]:
-        return [self._pop(body) for body in list(self._groups)]
-
-    def _pop(self, body: str) -> Batch:
-        items = self._groups.pop(body)
-        self._buffered -= len(items)
-        return Batch(body, items)
 
 
 class JobRun:
@@ -320,29 +285,12 @@ class JobRun:
                 self._busy[w] = True
                 if session is not None and not claim_sent:
                     claim_sent = True
-                    priors = await session.claim(
-                        [ClaimEntry(i.key or "", i.index, i.recipient.variables) for i in items])
-                    claimed = [i for i, p in zip(items, priors, strict=True) if p is None]
-                    raced = [(i, self._from_prior(i, p))
-                             for i, p in zip(items, priors, strict=True) if p is not None]
+                    claimed, raced = await self._claim(session, items)
                     if not claimed:
                         break
                 attempts += 1
-                message = self._message(claimed, body)
                 try:
-                    if batch:
-                        result: Any = await self._provider.send_batch(message)  # type: ignore[attr-defined]
-                    else:
-                        result = await self._provider.send(message)
-                except SmsBridgeError as error:
-                    outcomes, delay = self._after_error(claimed, error, attempts)
-                    if outcomes is None:  # retrying: nothing is in flight meanwhile
-                        self._busy[w] = False
-                        if self.stopping:
-                            return
-                        if delay > 0:
-                            await asyncio.sleep(delay)
-                        continue
+                    outcomes, delay = await self._attempt(claimed, body, batch, attempts)
                 except asyncio.CancelledError:
                     finished = True
                     with contextlib.suppress(JournalError):  # the job reports a broken journal
@@ -351,14 +299,13 @@ class JobRun:
                             "the job was cancelled while this message was in flight; it may "
                             "have been sent"), attempts)
                     raise
-                except Exception as error:  # a provider bug: the request may have gone out
-                    outcomes = unknown_outcomes(
-                        claimed, attempts, self._provider_name, "unexpected_error",
-                        f"the provider raised {type(error).__name__}: {error}; the message "
-                        "may have been sent")
-                else:
-                    outcomes = success_outcomes(
-                        claimed, result, attempts, self._next_batch_id, self.batches)
+                if outcomes is None:  # retrying: nothing is in flight meanwhile
+                    self._busy[w] = False
+                    if self.stopping:
+                        return
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    continue
                 self._finish(claimed, outcomes, attempts)
                 finished = True
                 self._busy[w] = False
@@ -375,6 +322,38 @@ class JobRun:
                 with contextlib.suppress(JournalError):
                     for item in claimed:
                         session.release(item.key or "", attempts)
+
+    async def _claim(
+        self, session: JobSession, items: list[Item]
+    ) -> tuple[list[Item], list[tuple[Item, Outcome]]]:
+        """Commit the in-flight marks; split off recipients another run holds or finished."""
+        priors = await session.claim(
+            [ClaimEntry(i.key or "", i.index, i.recipient.variables) for i in items])
+        claimed = [i for i, p in zip(items, priors, strict=True) if p is None]
+        raced = [(i, self._from_prior(i, p))
+                 for i, p in zip(items, priors, strict=True) if p is not None]
+        return claimed, raced
+
+    async def _attempt(
+        self, items: list[Item], body: str, batch: bool, attempts: int
+    ) -> tuple[list[Outcome] | None, float]:
+        """One request: final outcomes, or (None, delay) when it is to be retried."""
+        message = self._message(items, body)
+        try:
+            if batch:
+                result: Any = await self._provider.send_batch(message)  # type: ignore[attr-defined]
+            else:
+                result = await self._provider.send(message)
+        except SmsBridgeError as error:
+            return self._after_error(items, error, attempts)
+        except Exception as error:  # a provider bug: the request may have gone out
+            logger.warning("%s.send raised %s; reported UNKNOWN", self._provider_name,
+                           type(error).__name__, exc_info=True)
+            return unknown_outcomes(
+                items, attempts, self._provider_name, "unexpected_error",
+                f"the provider raised {type(error).__name__}: {error}; the message may have "
+                "been sent"), 0.0
+        return success_outcomes(items, result, attempts, self._next_batch_id, self.batches), 0.0
 
     def _next_batch_id(self) -> str:
         self._batch_seq += 1

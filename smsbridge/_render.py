@@ -1,4 +1,5 @@
-"""What a bulk job sends, and how one recipient is made ready: template, E.164, de-dup, opt-outs.
+"""What a bulk job sends, and how recipients are made ready: template, E.164, de-dup, opt-outs,
+and (batch mode) grouping by identical rendered body.
 
 Pure and synchronous; the dispatcher calls :meth:`Preparer.prepare` once per recipient, so the
 template is parsed once per job and the fast paths (a static body, an already-seen number) cost a
@@ -199,3 +200,39 @@ class Preparer:
                 f"{self._max_body}",
             ))
         return Item(index, recipient, phone, body, None)
+
+
+class Batch:
+    __slots__ = ("body", "items")
+
+    def __init__(self, body: str, items: list[Item]) -> None:
+        self.body = body
+        self.items = items
+
+
+class Batcher:
+    """Groups recipients whose rendered bodies are identical; bounded by ``limit`` buffered."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self._size = size
+        self._limit = limit
+        self._groups: dict[str, list[Item]] = {}
+        self._buffered = 0
+
+    def add(self, item: Item) -> list[Batch]:
+        body = item.body or ""
+        group = self._groups.setdefault(body, [])
+        group.append(item)
+        self._buffered += 1
+        ready = [self._pop(body)] if len(group) >= self._size else []
+        while self._buffered > self._limit:  # personalised bodies: flush the oldest group
+            ready.append(self._pop(next(iter(self._groups))))
+        return ready
+
+    def drain(self) -> list[Batch]:
+        return [self._pop(body) for body in list(self._groups)]
+
+    def _pop(self, body: str) -> Batch:
+        items = self._groups.pop(body)
+        self._buffered -= len(items)
+        return Batch(body, items)
