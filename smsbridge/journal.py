@@ -154,22 +154,20 @@ class Journal:
     def recipients(
         self, job_id: str | None = None, *, state: str | None = None
     ) -> Iterator[JournalEntry]:
-        """The recipients of a job recorded so far, in the order they were first handled."""
+        """The recipients of a job recorded so far, ordered by number (optionally one state)."""
         job = self.job(job_id)
-        sql = "SELECT rowid, * FROM recipients WHERE job_id = ?"
-        args: tuple[Any, ...] = (job.job_id,)
+        sql = "SELECT * FROM recipients WHERE job_id = ? AND phone > ?"
         if state is not None:
             sql += " AND state = ?"
-            args += (str(state),)
-        last = -1
-        while True:  # keyset pages: never a million rows in memory
-            rows = self._query(sql + " AND rowid > ? ORDER BY rowid LIMIT 1000",
-                               (*args, last))
+        last = ""
+        while True:  # keyset pages along the primary key: never a million rows in memory
+            args: tuple[Any, ...] = (job.job_id, last) + ((str(state),) if state else ())
+            rows = self._query(sql + " ORDER BY phone LIMIT 1000", args)
             if not rows:
                 return
             for row in rows:
-                yield JournalEntry.from_row(row[1:])
-            last = rows[-1][0]
+                yield JournalEntry.from_row(row)
+            last = rows[-1][1]
 
     def source(self, job_id: str | None = None) -> Iterator[Any]:
         """The job's recipients as stored (``"+1..."`` or ``Recipient``), in source order."""

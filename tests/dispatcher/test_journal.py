@@ -222,3 +222,16 @@ async def test_a_journal_that_cannot_be_written_stops_the_job_before_unrecorded_
         Message(to=numbers(100), body="Hi"))
     assert report.sent + report.unknown + report.skipped == 100
     journal.close()
+
+
+async def test_recipients_are_read_back_in_pages_without_loading_the_job(
+    journal_path: Path, numbers: Callable[..., list[str]],
+) -> None:
+    fake = FakeProvider(per_number={n: ["reject"] for n in numbers(5, start=100)})
+    await Dispatcher(fake, journal=journal_path, concurrency=64).send(
+        Message(to=numbers(2500), body="Hi"))
+    with Journal(journal_path) as journal:
+        phones = [entry.phone for entry in journal.recipients()]
+        failed = [entry.phone for entry in journal.recipients(state="failed")]
+    assert phones == sorted(numbers(2500))
+    assert failed == sorted(numbers(5, start=100))
