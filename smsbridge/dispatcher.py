@@ -52,8 +52,10 @@ Recipients = Iterable[Any] | AsyncIterable[Any]
 class Dispatcher(AsyncClosing):
     """Sends one message to many recipients through any :class:`MessagingProvider`.
 
-    ``rate_limit``: messages per second, a ``RateLimit`` or a ``RateLimiter``; by default the
-    provider's own limiter (built-in providers have one) or ``capabilities.rate_limit``.
+    ``rate_limit``: messages per second, a ``RateLimit`` or a ``RateLimiter``. By default a
+    provider that manages its own rate (a ``rate_limiter`` attribute, as built-in providers
+    have, even when set to None) is left to it, and any other provider is held to its
+    ``capabilities.rate_limit``. A 429 pauses every worker (see ``_throttle``).
     ``retry``: dispatcher-level retries of definitely-not-sent failures (default
     ``RetryPolicy()``; ``RetryPolicy(max_retries=0)`` turns them off). ``journal``: a path or a
     :class:`Journal`; with one, the job is resumable and its suppression list is honoured.
