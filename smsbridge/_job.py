@@ -381,7 +381,7 @@ class JobRun:
     def _finish(self, items: list[Item], outcomes: list[Outcome], attempts: int) -> None:
         if self._session is not None:
             for item, outcome in zip(items, outcomes, strict=True):
-                self._session.final(item.key or "", item.index, outcome, attempts)
+                self._session.done(item.key or "", outcome, attempts)
 
 
 def _source_entry(raw: Any) -> list[Any]:

@@ -68,13 +68,29 @@ def lookup_rows(conn: sqlite3.Connection, job_id: str, keys: Sequence[str]) -> d
     return found
 
 
+def _message_id(outcome: Outcome) -> str | None:
+    return outcome.receipt.message_id if outcome.receipt is not None else None
+
+
 def _variables(variables: Mapping[str, Any]) -> str | None:
     return dumps(dict(variables)) if variables else None
+
+
+# A recipient this run claimed: a plain update of its own row (cheaper than an upsert).
+_DONE = (
+    "UPDATE recipients SET state = ?, reason = ?, error = ?, provider = ?, message_id = ?, "
+    "attempts = attempts + ?, batch_id = ?, updated_at = ? "
+    "WHERE job_id = ? AND phone = ? AND run_id = ?"
+)
 
 
 # Rows arrive complete (timestamps included) so the writer thread runs no Python per row.
 def _write_finals(conn: sqlite3.Connection, _now: float, rows: list[Any]) -> None:
     conn.executemany(_FINAL, rows)
+
+
+def _write_done(conn: sqlite3.Connection, _now: float, rows: list[Any]) -> None:
+    conn.executemany(_DONE, rows)
 
 
 class JobSession:
@@ -126,16 +142,22 @@ class JobSession:
         self, key: str, index: int, outcome: Outcome, attempts: int,
         variables: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record a final state (not awaited: a crash before it commits leaves the row in
-        flight, which resumes as UNKNOWN — never as a resend)."""
-        message_id = outcome.receipt.message_id if outcome.receipt is not None else None
+        """Record the outcome of a recipient that was never claimed (a skip, a failed render)."""
         now = time.time()
         row = (
             self.job_id, key, index, _variables(variables) if variables else None,
-            outcome.status.value, outcome.reason, outcome.error, outcome.provider, message_id,
-            attempts, outcome.batch_id, self.run_id, now, now,
+            outcome.status.value, outcome.reason, outcome.error, outcome.provider,
+            _message_id(outcome), attempts, outcome.batch_id, self.run_id, now, now,
         )
         self._writer.submit(_write_finals, [row], wait=False)
+
+    def done(self, key: str, outcome: Outcome, attempts: int) -> None:
+        """Record the outcome of a recipient this run claimed. Not awaited: a crash before it
+        commits leaves the row in flight, which resumes as UNKNOWN — never as a resend."""
+        row = (outcome.status.value, outcome.reason, outcome.error, outcome.provider,
+               _message_id(outcome), attempts, outcome.batch_id, time.time(), self.job_id, key,
+               self.run_id)
+        self._writer.submit(_write_done, [row], wait=False)
 
     def _submit(self, write: Callable[[sqlite3.Connection, float], Any]) -> None:
         self._writer.submit(each, [write], wait=False)
