@@ -116,8 +116,8 @@ DISPATCHER_LOOKUP_CHUNK = 256
 
 # --- journal (SQLite)
 JOURNAL_BUSY_TIMEOUT = 5.0
-# Most journal writes grouped into one transaction (group commit).
-JOURNAL_MAX_GROUP = 4096
+# While a job writes, the WAL is checkpointed off the event loop at most this often (seconds).
+JOURNAL_CHECKPOINT_INTERVAL = 1.0
 # Recipients per stored source chunk (what `smsbridge resume` replays).
 JOURNAL_SOURCE_CHUNK = 1000
 # How often a running job re-reads a suppression list changed by another process (seconds).

@@ -73,6 +73,7 @@ class Journal:
         self, path: str | PathLike[str], *, busy_timeout: float = C.JOURNAL_BUSY_TIMEOUT
     ) -> None:
         self.path = Path(path)
+        self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._suppressed: set[str] | None = None
         self._data_version: int | None = None
@@ -265,8 +266,9 @@ class Journal:
         return job_id, resumed
 
     def _session(self, job_id: str, run_id: str, *, resend_unknown: bool) -> JobSession:
-        """A run's write session: group commit on a private thread, bound to the running loop."""
-        writer = GroupWriter(self._conn, self._lock, asyncio.get_running_loop())
+        """A run's write session: group commit once per turn of the running loop."""
+        writer = GroupWriter(self._conn, self._lock, asyncio.get_running_loop(), str(self.path),
+                             busy_timeout=self._busy_timeout)
         return JobSession(writer, job_id, run_id, resend_unknown=resend_unknown)
 
     # --- webhooks: deliveries and event ids ---------------------------------------------
