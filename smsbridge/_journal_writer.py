@@ -11,8 +11,9 @@ Why on the loop and not on a writer thread: measured on a 2-core machine against
 HTTP server, the thread lost about a quarter of the throughput and used more CPU (GIL hand-offs
 and cross-thread wake-ups cost more than the rows). The one slow SQLite operation, the WAL
 checkpoint (it fsyncs), is kept off the loop: automatic checkpoints are off while a job writes,
-and a PASSIVE checkpoint runs on a worker thread, with its own connection, at most every
-``JOURNAL_CHECKPOINT_INTERVAL`` seconds.
+and every ``JOURNAL_CHECKPOINT_INTERVAL`` seconds a checkpoint runs on a worker thread with its
+own connection while that job's writes wait (the loop itself stays free). Measured: the WAL
+stays small, and the loop no longer stalls up to 20 ms at each automatic checkpoint.
 """
 
 from __future__ import annotations
@@ -76,27 +77,32 @@ class GroupWriter:
         return future
 
     def _flush(self) -> None:
+        if self._checkpoint is not None:
+            return  # writes wait for the checkpoint; its end flushes them
         batch, self._pending = self._pending, []
         if not batch:
             return
         _resolve(self._apply(batch))
-        if time.monotonic() >= self._next_checkpoint and self._checkpoint is None:
-            self._next_checkpoint = time.monotonic() + C.JOURNAL_CHECKPOINT_INTERVAL
+        if time.monotonic() >= self._next_checkpoint:
+            # With no write during it, the checkpoint catches up with the whole WAL, so the
+            # next transaction starts the WAL over instead of growing it with the job.
             self._checkpoint = self._loop.run_in_executor(
                 None, _checkpoint, self._path, self._busy_timeout)
             self._checkpoint.add_done_callback(self._checkpoint_done)
 
     def _checkpoint_done(self, future: asyncio.Future[None]) -> None:
         self._checkpoint = None
+        self._next_checkpoint = time.monotonic() + C.JOURNAL_CHECKPOINT_INTERVAL
         if not future.cancelled() and future.exception() is not None:
             logger.debug("journal checkpoint failed: %s", future.exception())
+        self._flush()
 
     async def close(self) -> None:
         """Commit everything queued, let a running checkpoint end, restore auto-checkpoints.
         Raises the first write error."""
-        self._flush()
         if self._checkpoint is not None:
             await asyncio.wait([self._checkpoint])
+        self._flush()
         with self._lock, contextlib.suppress(sqlite3.Error):
             self._conn.execute(f"PRAGMA wal_autocheckpoint = {_DEFAULT_AUTOCHECKPOINT}")
         if self.error is not None:

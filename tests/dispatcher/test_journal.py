@@ -235,3 +235,22 @@ async def test_recipients_are_read_back_in_pages_without_loading_the_job(
         failed = [entry.phone for entry in journal.recipients(state="failed")]
     assert phones == sorted(numbers(2500))
     assert failed == sorted(numbers(5, start=100))
+
+
+@pytest.mark.parametrize("interval", [0.0, 3600.0])
+async def test_the_wal_is_checkpointed_off_the_loop_while_a_job_writes(
+    tmp_path: Path, numbers: Callable[..., list[str]], monkeypatch: pytest.MonkeyPatch,
+    interval: float,
+) -> None:
+    monkeypatch.setattr(C, "JOURNAL_CHECKPOINT_INTERVAL", interval)
+    path = tmp_path / f"every-{interval:g}s.sqlite"
+    journal = Journal(path)
+    await Dispatcher(FakeProvider(latency=0.0005), journal=journal, concurrency=16).send(
+        Message(to=numbers(3000), body="Hi"))
+    wal_pages = (await asyncio.to_thread(Path(f"{path}-wal").stat)).st_size // 4096
+    assert journal._query("PRAGMA wal_autocheckpoint")[0][0] == 1000  # restored after the job
+    journal.close()
+    if interval == 0.0:
+        assert wal_pages < 200  # checkpointed as it went: the WAL never grew with the job
+    else:
+        assert wal_pages > 200  # no checkpoint during the job: the WAL holds all of it
