@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from types import TracebackType
 
 from smsbridge import DeliveryStatus, Dispatcher, Message, Receipt
+from smsbridge._closing import AsyncClosing
 from smsbridge._http import HttpClient
 from smsbridge.protocol import Capabilities
 
 
-class HttpFake:
+class HttpFake(AsyncClosing):
     """The smallest real provider: one POST per message through the SDK's request pipeline."""
 
     name = "httpfake"
@@ -32,15 +32,6 @@ class HttpFake:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-
-    async def __aenter__(self) -> HttpFake:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 async def main(url: str, journal: str, numbers: list[str], mode: str) -> None:
