@@ -57,7 +57,7 @@ from .ratelimit import RateLimiter
 from .registry import ConnectionURL, connect, register_provider
 
 if TYPE_CHECKING:
-    from .dispatcher import BulkReport, Dispatcher, FailoverProvider
+    from .dispatcher import BulkReport, Dispatcher, FailoverProvider, OutcomeStream, Progress
     from .journal import Journal
     from .providers.textus import TextUsProvider
     from .providers.trackdrive import TrackDriveProvider
@@ -73,6 +73,8 @@ _LAZY = {
     "Dispatcher": "smsbridge.dispatcher",
     "BulkReport": "smsbridge.dispatcher",
     "FailoverProvider": "smsbridge.dispatcher",
+    "OutcomeStream": "smsbridge.dispatcher",
+    "Progress": "smsbridge.dispatcher",
     "Journal": "smsbridge.journal",
     "WebhookReceiver": "smsbridge.webhook_server",
     "DeliveryTracker": "smsbridge.tracking",
@@ -122,8 +124,10 @@ __all__ = [
     "OptOutEvent",
     "Outcome",
     "OutcomeStatus",
+    "OutcomeStream",
     "Page",
     "PermissionDeniedError",
+    "Progress",
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
