@@ -87,7 +87,6 @@ class JobRun:
         self._pending_lookup: list[Item] = []
         self._source_chunk: list[Any] = []
         self._chunks = 0
-        self._duplicates = 0
         self._batch_seq = 0
         self.read = 0
         self.source_complete = False
@@ -162,8 +161,6 @@ class JobRun:
                 await self._dispatch_batch(batch)
         self._flush_source()
         self.source_complete = True
-        if self._session is not None and self._duplicates:
-            self._session.add_duplicates(self._duplicates)
         for _ in range(0 if self._dry_run else self._concurrency):
             await self._queue.put(_END)
 
@@ -175,11 +172,7 @@ class JobRun:
             if len(self._source_chunk) >= C.JOURNAL_SOURCE_CHUNK:
                 self._flush_source()
         item = self._preparer.prepare(index, raw)
-        if item.key is None:  # a duplicate: the first occurrence holds the journal row
-            self._duplicates += 1
-            assert item.verdict is not None
-            await self._emit(index, item.verdict)
-        elif self._lookup_fn is not None:
+        if self._lookup_fn is not None and not item.positional:
             self._pending_lookup.append(item)
             if len(self._pending_lookup) >= C.DISPATCHER_LOOKUP_CHUNK:
                 await self._resolve_lookup()
@@ -199,7 +192,7 @@ class JobRun:
             return
         priors: dict[str, Prior] = await self._lookup_fn([item.key for item in items])
         for item in items:
-            prior = priors.get(item.key or "")
+            prior = priors.get(item.key)
             if prior is None or self._claimable(prior):
                 await self._route(item)
             else:
@@ -217,7 +210,7 @@ class JobRun:
                 "an earlier run stopped while this message was in flight; it may have been "
                 "sent, so it is not resent (pass resend_unknown=True to resend)")
             if prior.state == "in_flight" and self._session is not None:
-                self._session.resolve_interrupted(item.key or "", error)
+                self._session.resolve_interrupted(item.key, error)
             return Outcome(recipient, OutcomeStatus.UNKNOWN, error=error,
                            reason=prior.reason or "interrupted", provider=prior.provider,
                            batch_id=prior.batch_id)
@@ -230,7 +223,7 @@ class JobRun:
     async def _route(self, item: Item) -> None:
         if item.verdict is not None:
             if self._session is not None:
-                self._session.final(item.key or "", item.index, item.verdict, 0,
+                self._session.final(item.key, item.index, item.verdict, 0,
                                     item.recipient.variables)
             await self._emit(item.index, item.verdict)
         elif self._batcher is not None:
@@ -321,14 +314,14 @@ class JobRun:
             if session is not None and claim_sent and not finished:
                 with contextlib.suppress(JournalError):
                     for item in claimed:
-                        session.release(item.key or "", attempts)
+                        session.release(item.key, attempts)
 
     async def _claim(
         self, session: JobSession, items: list[Item]
     ) -> tuple[list[Item], list[tuple[Item, Outcome]]]:
         """Commit the in-flight marks; split off recipients another run holds or finished."""
         priors = await session.claim(
-            [ClaimEntry(i.key or "", i.index, i.recipient.variables) for i in items])
+            [ClaimEntry(i.key, i.index, i.recipient.variables) for i in items])
         claimed = [i for i, p in zip(items, priors, strict=True) if p is None]
         raced = [(i, self._from_prior(i, p))
                  for i, p in zip(items, priors, strict=True) if p is not None]
@@ -381,7 +374,7 @@ class JobRun:
     def _finish(self, items: list[Item], outcomes: list[Outcome], attempts: int) -> None:
         if self._session is not None:
             for item, outcome in zip(items, outcomes, strict=True):
-                self._session.done(item.key or "", outcome, attempts)
+                self._session.done(item.key, outcome, attempts)
 
 
 def _source_entry(raw: Any) -> list[Any]:

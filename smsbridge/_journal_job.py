@@ -28,8 +28,8 @@ _SELECT_PRIOR = (
 
 _FINAL = (
     "INSERT INTO recipients (job_id, phone, seq, variables, state, reason, error, provider, "
-    "message_id, attempts, batch_id, run_id, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "message_id, attempts, batch_id, run_id, created_at, updated_at, input) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (job_id, phone) DO UPDATE SET state = excluded.state, "
     "reason = excluded.reason, error = excluded.error, provider = excluded.provider, "
     "message_id = excluded.message_id, attempts = recipients.attempts + excluded.attempts, "
@@ -105,9 +105,11 @@ class JobSession:
         states = CLAIMABLE_WITH_UNKNOWN if resend_unknown else CLAIMABLE
         self._claim_sql = (
             "INSERT INTO recipients (job_id, phone, seq, variables, state, attempts, run_id, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, 'in_flight', 0, ?, ?, ?) "
+            "created_at, updated_at, attempted_at) "
+            "VALUES (?, ?, ?, ?, 'in_flight', 0, ?, ?, ?, ?) "
             "ON CONFLICT (job_id, phone) DO UPDATE SET state = 'in_flight', "
-            "run_id = excluded.run_id, updated_at = excluded.updated_at "
+            "run_id = excluded.run_id, updated_at = excluded.updated_at, "
+            "attempted_at = excluded.attempted_at "
             f"WHERE recipients.state IN ({', '.join(repr(s) for s in states)})"
         )
 
@@ -132,7 +134,7 @@ class JobSession:
         """Mark recipients in flight; resolves after the commit with None for each claimed one
         and the existing row for each that another run already holds or finished."""
         job_id, run_id, now = self.job_id, self.run_id, time.time()
-        rows = [(job_id, key, seq, _variables(variables), run_id, now, now)
+        rows = [(job_id, key, seq, _variables(variables), run_id, now, now, now)
                 for key, seq, variables in entries]
         future = self._writer.submit(self._write_claims, rows, wait=True)
         assert future is not None
@@ -144,10 +146,12 @@ class JobSession:
     ) -> None:
         """Record the outcome of a recipient that was never claimed (a skip, a failed render)."""
         now = time.time()
+        phone = outcome.recipient.phone
         row = (
             self.job_id, key, index, _variables(variables) if variables else None,
             outcome.status.value, outcome.reason, outcome.error, outcome.provider,
             _message_id(outcome), attempts, outcome.batch_id, self.run_id, now, now,
+            phone if phone != key else None,  # a positional row keeps the entry as given
         )
         self._writer.submit(_write_finals, [row], wait=False)
 
@@ -216,17 +220,6 @@ class JobSession:
             conn.execute(
                 "UPDATE jobs SET total = max(coalesce(total, 0), ?), updated_at = ? "
                 "WHERE job_id = ?", (read_so_far, now, job_id),
-            )
-
-        self._submit(write)
-
-    def add_duplicates(self, count: int) -> None:
-        job_id = self.job_id
-
-        def write(conn: sqlite3.Connection, now: float) -> None:
-            conn.execute(
-                "UPDATE jobs SET duplicates = duplicates + ?, updated_at = ? WHERE job_id = ?",
-                (count, now, job_id),
             )
 
         self._submit(write)

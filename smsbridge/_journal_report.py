@@ -25,9 +25,12 @@ def _utc(timestamp: float | None) -> datetime | None:
 class JobInfo:
     """A job as stored: what it sends (``spec``), which provider, and how far it got.
 
-    ``status`` is ``running`` (also after a crash), ``cancelled`` or ``finished``.
-    ``source_complete`` is False while (or when a crash stopped) a streamed source was still
-    being read: a resume from the journal alone then covers only the recipients read so far.
+    ``status`` is ``running`` (also after a crash), ``cancelled``, ``interrupted`` (an error
+    stopped it) or ``finished``. ``total`` counts the entries of the source read so far (or
+    its length when known). ``source_complete`` is False while (or when a crash stopped) a
+    streamed source was still being read: the journal alone then cannot finish the job (see
+    ``Dispatcher.resume``). ``duplicates`` counts duplicate entries recorded without a row of
+    their own, in journals written before schema 2 (newer ones give each a ``skipped`` row).
     """
 
     job_id: str
@@ -63,7 +66,13 @@ def job_from_row(row: tuple[Any, ...]) -> JobInfo:
 
 @attrs.frozen(slots=True)
 class JournalEntry:
-    """One recipient's row. ``state`` is ``pending``, ``in_flight`` or a final outcome."""
+    """One recipient's row. ``state`` is ``pending``, ``in_flight`` or a final outcome.
+
+    ``phone`` is the number in E.164, or the entry as given when it was invalid. ``key`` is
+    the row's key in the job: the E.164 number, or ``#<position in the source>`` for an entry
+    with no number of its own (an invalid entry, a duplicate). ``attempted_at``: when the last
+    send attempt was marked in flight.
+    """
 
     phone: str
     state: str
@@ -80,6 +89,8 @@ class JournalEntry:
     delivery_raw_status: str | None = None
     delivery_error_code: str | None = None
     delivery_at: datetime | None = None
+    key: str = ""
+    attempted_at: datetime | None = None
 
     @property
     def outcome(self) -> OutcomeStatus | None:
@@ -88,17 +99,18 @@ class JournalEntry:
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> JournalEntry:
-        (_job, phone, _seq, variables, state, reason, error, provider, message_id, attempts,
+        (_job, key, _seq, variables, state, reason, error, provider, message_id, attempts,
          batch_id, _run, created_at, updated_at, delivery_status, delivery_raw,
-         delivery_error, delivery_at) = row
+         delivery_error, delivery_at, given, attempted_at) = row
         return cls(
-            phone=phone, state=state, reason=reason, error=error, provider=provider,
+            phone=given if given is not None else key, key=key, state=state, reason=reason,
+            error=error, provider=provider,
             message_id=message_id, attempts=attempts, batch_id=batch_id,
             variables=MappingProxyType(json.loads(variables)) if variables else _EMPTY,
             created_at=_utc(created_at), updated_at=_utc(updated_at),
             delivery_status=DeliveryStatus.parse(delivery_status) if delivery_status else None,
             delivery_raw_status=delivery_raw, delivery_error_code=delivery_error,
-            delivery_at=_utc(delivery_at),
+            delivery_at=_utc(delivery_at), attempted_at=_utc(attempted_at),
         )
 
 
@@ -106,7 +118,9 @@ class JournalEntry:
 class JournalReport:
     """A job's summary, read without sending anything (``Journal.report()``).
 
-    ``states`` counts rows per state; ``pending`` adds the stored recipients not yet handled.
+    Every entry of the job's source is counted once: ``sent + failed + unknown + skipped +
+    in_flight + pending == total`` (invalid entries and duplicates are ``skipped``).
+    ``states`` counts rows per state; ``pending`` adds the entries not handled yet.
     ``delivered`` / ``delivery_failed`` / ``awaiting`` come from delivery webhooks: awaiting
     counts sent messages without a final delivery status yet.
     """
@@ -136,7 +150,12 @@ class JournalReport:
 
     @property
     def skipped(self) -> int:
-        return self._state("skipped")
+        return self._state("skipped") + self.job.duplicates
+
+    @property
+    def total(self) -> int:
+        """Entries of the job's source read so far (its length when known)."""
+        return self.job.total or 0
 
     @property
     def in_flight(self) -> int:
@@ -157,8 +176,8 @@ class JournalReport:
     @property
     def counts(self) -> Mapping[str, int]:
         """Every state with its count, ``pending`` included."""
-        out = {s: self._state(s) for s in ("sent", "failed", "unknown", "skipped", "in_flight")}
-        out["pending"] = self.pending
+        out = {"sent": self.sent, "failed": self.failed, "unknown": self.unknown,
+               "skipped": self.skipped, "in_flight": self.in_flight, "pending": self.pending}
         return MappingProxyType(out)
 
     @property

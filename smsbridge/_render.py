@@ -104,20 +104,36 @@ class Template:
         return self.source.format_map(variables)
 
 
+def positional_key(index: int) -> str:
+    """The journal key of an entry with no number of its own: its position in the source.
+
+    An invalid entry (a blank cell, a typo) has no identity, and a duplicate's number belongs
+    to its first occurrence; keyed by position, two blank cells stay two rows and every entry
+    of the source has its own outcome in the journal. Re-reading the same source (a resume)
+    finds the same keys. ``#`` never starts an E.164 number, so keys cannot collide.
+    """
+    return f"#{index}"
+
+
 class Item:
     """One recipient on its way through a job."""
 
     __slots__ = ("body", "index", "key", "recipient", "verdict")
 
     def __init__(
-        self, index: int, recipient: Recipient, key: str | None, body: str | None,
+        self, index: int, recipient: Recipient, key: str, body: str | None,
         verdict: Outcome | None,
     ) -> None:
         self.index = index
         self.recipient = recipient  # phone in E.164 when it parsed
-        self.key = key  # journal key: E.164, the raw input when invalid, None for a duplicate
+        self.key = key  # journal key: E.164, or positional_key() for an invalid or duplicate
         self.body = body  # rendered body; None when a verdict was reached
         self.verdict = verdict  # the outcome when the recipient must not be sent
+
+    @property
+    def positional(self) -> bool:
+        """Invalid or a duplicate: recorded by position, never looked up in earlier runs."""
+        return self.key[0] == "#"
 
 
 def _skip(recipient: Recipient, reason: str, error: str | None = None) -> Outcome:
@@ -160,17 +176,18 @@ class Preparer:
         else:
             bad = Recipient(repr(raw)[:40])
             error = f"expected a phone number (str) or a Recipient, got {type(raw).__name__}"
-            return Item(index, bad, bad.phone, None, _skip(bad, "invalid_number", error))
+            return Item(index, bad, positional_key(index), None,
+                        _skip(bad, "invalid_number", error))
         try:
             phone = normalize(recipient.phone, self._region)
         except InvalidPhoneNumber as exc:
-            return Item(index, recipient, recipient.phone, None,
+            return Item(index, recipient, positional_key(index), None,
                         _skip(recipient, "invalid_number", str(exc)))
         if phone != recipient.phone:
             recipient = Recipient(phone, recipient.variables)
         digits = int(phone[1:])
         if digits in self._seen:
-            return Item(index, recipient, None, None,
+            return Item(index, recipient, positional_key(index), None,
                         _skip(recipient, "duplicate", "the number appears earlier in this job"))
         self._seen.add(digits)
         if (self._suppression is not None and phone in self._suppression) or (

@@ -39,7 +39,7 @@ from .phone import normalize
 
 __all__ = ["JobInfo", "Journal", "JournalEntry", "JournalReport"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS recipients (
     attempts INTEGER NOT NULL DEFAULT 0, batch_id TEXT, run_id TEXT,
     created_at REAL NOT NULL, updated_at REAL NOT NULL,
     delivery_status TEXT, delivery_raw_status TEXT, delivery_error_code TEXT, delivery_at REAL,
+    input TEXT, attempted_at REAL,
     PRIMARY KEY (job_id, phone));
 CREATE INDEX IF NOT EXISTS recipients_message ON recipients (provider, message_id)
     WHERE message_id IS NOT NULL;
@@ -63,6 +64,13 @@ CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at REAL 
 CREATE TABLE IF NOT EXISTS suppressions (
     phone TEXT PRIMARY KEY, reason TEXT, source TEXT, created_at REAL NOT NULL);
 """
+# Schema 2: an entry with no number of its own (invalid, duplicate) is a row keyed by its
+# position that keeps the entry as given (``input``); ``attempted_at`` is when the last send
+# attempt was marked in flight (delivery reconciliation matches on it).
+_MIGRATIONS = {
+    1: ("ALTER TABLE recipients ADD COLUMN input TEXT",
+        "ALTER TABLE recipients ADD COLUMN attempted_at REAL"),
+}
 _FINAL_DELIVERY = tuple(s.value for s in DeliveryStatus if s.is_final)
 
 
@@ -98,11 +106,28 @@ class Journal:
         if row is None:
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                                (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
+            return
+        version = int(row[0])
+        if version > SCHEMA_VERSION:
             raise JournalError(
                 f"{self.path} was written by a newer smsbridge (journal schema {row[0]}); "
                 "upgrade smsbridge to read it"
             )
+        if version < SCHEMA_VERSION:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Re-read under the write lock: another process may have migrated meanwhile.
+                now = int(self._conn.execute(
+                    "SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
+                for step in range(now, SCHEMA_VERSION):
+                    for statement in _MIGRATIONS[step]:
+                        self._conn.execute(statement)
+                self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
+                                   (str(SCHEMA_VERSION),))
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -155,15 +180,18 @@ class Journal:
     def recipients(
         self, job_id: str | None = None, *, state: str | None = None
     ) -> Iterator[JournalEntry]:
-        """The recipients of a job recorded so far, ordered by number (optionally one state)."""
+        """The recipients of a job recorded so far (optionally one state), ordered by key:
+        entries with no number of their own (invalid, duplicates; keyed ``#<position>``)
+        first, then by number."""
         job = self.job(job_id)
-        sql = "SELECT * FROM recipients WHERE job_id = ? AND phone > ?"
-        if state is not None:
-            sql += " AND state = ?"
-        last = ""
+        where = " AND state = ?" if state is not None else ""
+        first = f"SELECT * FROM recipients WHERE job_id = ? AND phone >= ?{where}"
+        after = f"SELECT * FROM recipients WHERE job_id = ? AND phone > ?{where}"
+        sql, last = first, ""  # the first page includes a key of "" (older journals)
         while True:  # keyset pages along the primary key: never a million rows in memory
             args: tuple[Any, ...] = (job.job_id, last) + ((str(state),) if state else ())
             rows = self._query(sql + " ORDER BY phone LIMIT 1000", args)
+            sql = after
             if not rows:
                 return
             for row in rows:
@@ -196,6 +224,8 @@ class Journal:
         reasons = dict(self._query(
             "SELECT reason, count(*) FROM recipients WHERE job_id = ? AND reason IS NOT NULL "
             "GROUP BY reason", jid))
+        if job.duplicates:  # a journal before schema 2: duplicates were counted, not rows
+            reasons["duplicate"] = reasons.get("duplicate", 0) + job.duplicates
         finals = ", ".join("?" * len(_FINAL_DELIVERY))
         delivered, delivery_failed, awaiting = self._query(
             "SELECT coalesce(sum(delivery_status = 'delivered'), 0), "

@@ -15,7 +15,6 @@ from ..phone import mask
 from ._errors import EXIT_OK
 from ._render import JobSummary, make_consoles, print_summary
 
-DUPLICATE_REASON = "duplicate"
 ENTRY_STATES = ("sent", "failed", "unknown", "skipped", "in_flight", "pending")
 
 
@@ -27,11 +26,9 @@ def open_journal(path: str) -> Journal:
 
 
 def job_counts(report: JournalReport) -> Progress:
-    """The job's outcomes as a Progress; duplicates (not journal rows) count as skipped."""
-    duplicates = report.job.duplicates
-    skipped = report.skipped + duplicates
-    done = report.sent + report.failed + report.unknown + skipped
-    return Progress(None, done, report.sent, report.failed, report.unknown, skipped, 0.0)
+    """The job's outcomes as a Progress (invalid entries and duplicates are skipped)."""
+    done = report.sent + report.failed + report.unknown + report.skipped
+    return Progress(None, done, report.sent, report.failed, report.unknown, report.skipped, 0.0)
 
 
 def job_line(report: JournalReport) -> str:
@@ -47,9 +44,6 @@ def job_line(report: JournalReport) -> str:
 
 
 def job_summary(report: JournalReport, journal: str) -> JobSummary:
-    reasons = dict(report.reasons)
-    if report.job.duplicates:
-        reasons[DUPLICATE_REASON] = reasons.get(DUPLICATE_REASON, 0) + report.job.duplicates
     extra = {}
     if report.in_flight:
         extra["In flight (a crashed run; unknown on resume)"] = report.in_flight
@@ -58,7 +52,7 @@ def job_summary(report: JournalReport, journal: str) -> JobSummary:
     return JobSummary(
         title=f"Job {report.job.job_id} ({report.job.status}) via {report.job.provider or '?'}",
         counts=job_counts(report),
-        reasons=reasons,
+        reasons=report.reasons,
         extra=extra,
         delivery={
             "delivered": report.delivered,

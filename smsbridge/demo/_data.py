@@ -21,8 +21,9 @@ _NAMES = (
     "Kai", "Lena", "Marco", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tara",
 )
 _CITIES = ("Denver", "Austin", "Boston", "Chicago", "Seattle", "Miami", "Atlanta", "New York")
-# Each invalid entry is distinct, as typos are: "+1555" + i, "call me 3", ...
-_INVALID = ("+1555{i}", "not a number {i}", "+1 (000) 000-{i:04d}", "{i}", "+44 20 {i}")
+# Invalid entries as they come: typos ("+1555" + i, "not a number 3", ...) and blank cells,
+# which repeat (each blank row still gets its own outcome).
+_INVALID = ("+1555{i}", "not a number {i}", "+1 (000) 000-{i:04d}", "{i}", "+44 20 {i}", "")
 COLUMNS = ("phone", "name", "city")
 
 

@@ -61,5 +61,5 @@ def test_recipients_file_has_the_promised_mix_of_valid_duplicate_and_invalid(
     assert set(valid) == data.unique_valid
     assert len(valid) - len(set(valid)) == data.duplicates == 30
     assert len(phones) - len(valid) == data.invalid == 20
-    assert max(Counter(p for p in phones if not is_valid(p)).values()) == 1
+    assert Counter(p for p in phones if not is_valid(p))[""] > 1  # blank cells repeat
     assert any(p.startswith("(") for p in phones)  # duplicates written another way

@@ -37,24 +37,27 @@ async def test_every_recipient_state_is_recorded_with_ids_attempts_and_reasons(
 
     assert report.journal_path == str(journal_path)
     with Journal(journal_path) as journal:
-        rows = {e.phone: e for e in journal.recipients()}
-        assert set(rows) == {"+13035550100", "+13035550101", "+13035550102", "bad",
-                             "+13035550103"}  # one row per distinct recipient
+        rows = {e.key: e for e in journal.recipients()}
+        assert set(rows) == {"+13035550100", "+13035550101", "+13035550102", "#3", "#4",
+                             "+13035550103"}  # one row per entry: the number, or the position
         assert (rows["+13035550100"].state, rows["+13035550100"].reason) == (
             "failed", "missing_variable")
         assert (rows["+13035550101"].state, rows["+13035550101"].reason) == ("failed", "rejected")
         assert rows["+13035550102"].state == "unknown"
         assert rows["+13035550102"].reason == "delivery_unknown"
-        assert (rows["bad"].state, rows["bad"].reason) == ("skipped", "invalid_number")
+        assert (rows["#3"].phone, rows["#3"].state, rows["#3"].reason) == (
+            "bad", "skipped", "invalid_number")
+        assert (rows["#4"].phone, rows["#4"].state, rows["#4"].reason) == (
+            "+13035550100", "skipped", "duplicate")
         ann = rows["+13035550103"]
         assert (ann.state, ann.provider, ann.attempts) == ("sent", "fake", 1)
         assert ann.message_id is not None and ann.message_id.startswith("fake-")
         assert ann.variables == {"name": "Ann"} and ann.updated_at is not None
 
         summary = journal.report()
-        assert dict(summary.counts) == {"sent": 1, "failed": 2, "unknown": 1, "skipped": 1,
+        assert dict(summary.counts) == {"sent": 1, "failed": 2, "unknown": 1, "skipped": 2,
                                         "in_flight": 0, "pending": 0}
-        assert summary.job.total == 6 and summary.job.duplicates == 1
+        assert summary.job.total == summary.total == 6 == sum(summary.counts.values())
         assert (summary.job.status, summary.job.provider) == ("finished", "fake")
         assert summary.job.spec.sender == "+17205550000" and summary.job.body == "Hi {name}"
         assert summary.complete and summary.reasons["missing_variable"] == 1
