@@ -32,10 +32,14 @@ ROUTES = (
     "trackdrive.leads.create", "trackdrive.leads.list", "trackdrive.leads.get",
     "trackdrive.leads.update",
 )
+# Every documented sort column (reference 5.1), even those the seed records do not carry.
 SCHEDULE_ORDER = frozenset({
     "sortable_order", "offer_id", "name", "paused", "leads_api_key", "time_zone", "schedule_type",
-    "numbers_count", "last_call_at", "calls_count", "created_at", "updated_at", "use_do_not_call",
-    "id",
+    "numbers_count", "last_call_at", "calls_count", "instant_agent_dial_weight", "created_at",
+    "updated_at", "recent_calls_count", "use_do_not_call", "use_machine_detection",
+    "action_dial_skip_mobile", "off_hook_enabled", "real_time_priority", "dial_caller_name",
+    "daylight_hours_open", "daylight_hours_close", "leads_sort_order_type",
+    "checked_leads_agent_dial_actions_at", "checked_leads_no_match_actions_at", "id",
 })
 LEAD_ORDER = frozenset({"id", "caller_id", "email", "name", "status", "schedule_id", "offer_id",
                         "opt_out", "created_at", "updated_at"})
