@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
 import attrs
-from multidict import CIMultiDictProxy
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _constants as C
 from ._logging import logger
@@ -35,6 +36,11 @@ from .ratelimit import RateLimiter, RateLimitState
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _REQUEST_ID_HEADERS = ("X-Request-Id", "Request-Id", "X-Amzn-RequestId", "X-Runtime-Request-Id")
+# Built once: json.dumps(..., separators=...) constructs a new JSONEncoder on every call.
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"))
+# Content-Type header value -> media type as aiohttp parses it (a provider sends one or two).
+_MEDIA_TYPES: dict[str, str] = {}
+_MEDIA_TYPES_LIMIT = 64
 
 
 @attrs.frozen(slots=True)
@@ -128,6 +134,11 @@ class HttpClient:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self._headers = {"User-Agent": C.USER_AGENT, **headers}
+        # What the hot path hands aiohttp: a multidict it copies as is (a dict it converts first).
+        self._fixed_headers = CIMultiDictProxy(CIMultiDict(self._headers))
+        # The last X-RateLimit-* header values seen and what they parsed to.
+        self._rate_limit_parsed: tuple[tuple[str | None, ...], RateLimitState | None] = (
+            (), None)
         self.timeouts = timeouts or Timeouts()
         self._client_timeout = self.timeouts.to_aiohttp()
         self.retry = retry or RetryPolicy()
@@ -188,8 +199,11 @@ class HttpClient:
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         policy = retry or self.retry
         url = self.url_for(path)
-        request_headers = self._headers if not headers else _merge_headers(self._headers, headers)
-        data = None if json_body is None else json.dumps(json_body, separators=(",", ":"))
+        request_headers: Mapping[str, str] = (
+            self._fixed_headers if not headers else _merge_headers(self._headers, headers))
+        # UTF-8 bytes under the client's Content-Type: the same bytes aiohttp would encode a
+        # str to, without its per-request text payload handling.
+        data = None if json_body is None else _JSON_ENCODER.encode(json_body).encode()
         log_path = url[len(self.base_url):] if url.startswith(self.base_url) else "<absolute url>"
         attempt = 0
         while True:
@@ -212,10 +226,11 @@ class HttpClient:
                     raise self._final(error, idempotent) from error
                 await self._sleep_before_retry(delay, attempt, method, log_path, error)
                 continue
-            logger.debug(
-                "%s %s %s -> %d attempt=%d elapsed=%.3fs",
-                self.provider, method, log_path, response.status, attempt, response.elapsed,
-            )
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug(
+                    "%s %s %s -> %d attempt=%d elapsed=%.3fs",
+                    self.provider, method, log_path, response.status, attempt, response.elapsed,
+                )
             self._observe_rate_limit(response)
             api_error = self._error_hook(response)
             if api_error is None:
@@ -234,7 +249,7 @@ class HttpClient:
         method: str,
         url: str,
         params: Mapping[str, Any] | None,
-        data: str | None,
+        data: bytes | None,
         headers: Mapping[str, str],
         attempt: int,
         started: float,
@@ -248,7 +263,12 @@ class HttpClient:
                 content = await resp.read()
                 response_headers: CIMultiDictProxy[str] = resp.headers
                 status = resp.status
-                content_type = resp.content_type
+                raw_type = response_headers.get("Content-Type")
+                content_type = _MEDIA_TYPES.get(raw_type) if raw_type is not None else None
+                if content_type is None:
+                    content_type = resp.content_type
+                    if raw_type is not None and len(_MEDIA_TYPES) < _MEDIA_TYPES_LIMIT:
+                        _MEDIA_TYPES[raw_type] = content_type
         except aiohttp.ConnectionTimeoutError:
             raise ConnectError(
                 f"{self.provider}: timed out connecting; the request was not sent",
@@ -292,7 +312,16 @@ class HttpClient:
         )
 
     def _observe_rate_limit(self, response: Response) -> None:
-        state = RateLimitState.from_headers(response.headers)
+        headers = response.headers
+        raw = (headers.get("X-RateLimit-Remaining"), headers.get("X-RateLimit-Reset"),
+               headers.get("X-RateLimit-Limit"))
+        if raw[0] is None:
+            return
+        # Consecutive responses mostly repeat the same figures: parse them only when they change.
+        seen, state = self._rate_limit_parsed
+        if raw != seen:
+            state = RateLimitState.from_headers(headers)
+            self._rate_limit_parsed = (raw, state)
         if state is None:
             return
         self.last_rate_limit = state

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import phonenumbers
+from phonenumbers.phonemetadata import PhoneMetadata
 
 from ._constants import DEFAULT_REGION, PHONE_CACHE_SIZE
 from .errors import InvalidPhoneNumber
@@ -18,6 +19,10 @@ _PHONE_PATTERN = re.compile(r"\+?\d[\d\-\s().]{6,}\d")
 # quarter of the cost. Anything else (and any number not valid for US) takes the full path.
 _NANP_E164 = re.compile(r"\+1[2-9][0-9]{9}")
 _NANP_MAIN_REGION = "US"
+# The number types phonenumbers' _number_type_helper tries, in its order; a number is valid for
+# a region when it matches the general description and any one of these.
+_NUMBER_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager",
+                 "uan", "voicemail", "fixed_line", "mobile")
 
 
 def set_default_region(region: str | None) -> None:
@@ -44,12 +49,51 @@ def mask_text(text: str) -> str:
     return _PHONE_PATTERN.sub(lambda m: mask(re.sub(r"[^\d+]", "", m.group(0))), text)
 
 
+@cache
+def _ten_digit_patterns(region: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """``is_valid_number_for_region`` for ten-digit national numbers, as two compiled regexes.
+
+    phonenumbers tries each number type's pattern in turn (about 25 regex calls for a US
+    number, three quarters of a new number's cost); the same patterns joined into one
+    alternation give the same answer in one call. None when the metadata has no such patterns
+    (then phonenumbers itself answers).
+    """
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None:
+        return None
+
+    def pattern(name: str) -> str | None:
+        desc = getattr(metadata, name, None)
+        if desc is None or not desc.national_number_pattern:
+            return None
+        if desc.possible_length and 10 not in desc.possible_length:
+            return None
+        return str(desc.national_number_pattern)
+
+    names = [n for n in _NUMBER_TYPES
+             if n != "mobile" or not metadata.same_mobile_and_fixed_line_pattern]
+    general = pattern("general_desc")
+    types = [p for p in map(pattern, names) if p is not None]
+    if general is None or not types:
+        return None
+    return re.compile(general), re.compile("|".join(f"(?:{p})" for p in types))
+
+
+def _valid_nanp_for_main_region(national: str) -> bool:
+    """Whether the ten digits after ``+1`` are a valid number for the NANP's main region."""
+    patterns = _ten_digit_patterns(_NANP_MAIN_REGION)
+    if patterns is None:
+        return phonenumbers.is_valid_number_for_region(
+            phonenumbers.PhoneNumber(country_code=1, national_number=int(national)),
+            _NANP_MAIN_REGION,
+        )
+    general, any_type = patterns
+    return general.fullmatch(national) is not None and any_type.fullmatch(national) is not None
+
+
 @lru_cache(maxsize=PHONE_CACHE_SIZE)
 def _normalize(number: str, region: str) -> str:
-    if _NANP_E164.fullmatch(number) and phonenumbers.is_valid_number_for_region(
-        phonenumbers.PhoneNumber(country_code=1, national_number=int(number[2:])),
-        _NANP_MAIN_REGION,
-    ):
+    if _NANP_E164.fullmatch(number) and _valid_nanp_for_main_region(number[2:]):
         return number
     try:
         parsed = phonenumbers.parse(number, region or None)

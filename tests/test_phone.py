@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import phonenumbers
 import pytest
 
@@ -91,6 +93,19 @@ def test_nanp_fast_path_agrees_with_a_full_parse(number):
     expected = (phonenumbers.format_number(full, phonenumbers.PhoneNumberFormat.E164)
                 if phonenumbers.is_valid_number(full) else None)
     assert (phone.normalize(number) if phone.is_valid(number) else None) == expected
+
+
+def test_precompiled_us_check_agrees_with_phonenumbers_in_every_area_code():
+    rng = random.Random(1)
+    numbers = [f"{npa}{rng.randrange(10**7):07d}" for npa in range(200, 1000) for _ in range(8)]
+    numbers += ["2015550123", "8005550123", "9005550123", "5235550123", "2125550123"]
+    disagree = [
+        n for n in numbers
+        if phone._valid_nanp_for_main_region(n) != phonenumbers.is_valid_number_for_region(
+            phonenumbers.PhoneNumber(country_code=1, national_number=int(n)), "US")
+    ]
+    assert disagree == []
+    assert any(map(phone._valid_nanp_for_main_region, numbers))  # not vacuous: some are valid
 
 
 @pytest.mark.parametrize(
