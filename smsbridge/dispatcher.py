@@ -38,7 +38,7 @@ from ._report import BulkReport, Progress, ProgressCallback, Tally
 from ._retry import RetryPolicy
 from ._stream import ListSink, OutcomeStream
 from ._throttle import RateLimitSetting, resolve_throttle
-from .errors import AttachmentError, ConfigurationError, JournalError
+from .errors import AttachmentError, ConfigurationError, IncompleteSourceError, JournalError
 from .failover import FailoverProvider
 from .journal import Journal
 from .models import Attachment, Message
@@ -160,11 +160,7 @@ class Dispatcher(AsyncClosing):
         The source is read as workers free up: a million-recipient generator is never held in
         memory. Use ``async for``; ``async with`` (or ``aclose()``) stops the job early.
         """
-        if isinstance(recipients, str | bytes) or not isinstance(
-                recipients, Iterable | AsyncIterable):
-            raise ConfigurationError(
-                "recipients must be an iterable or async iterable of numbers or Recipients "
-                "(a single number is not a list)")
+        _check_recipients(recipients)
         spec = JobSpec(body, sender, tuple(attachments), dict(options or {}))
         total = len(recipients) if isinstance(recipients, Sized) else None
         stream = OutcomeStream(self.concurrency)
@@ -176,25 +172,48 @@ class Dispatcher(AsyncClosing):
         stream._start = start
         return stream
 
-    async def resume(self, job_id: str | None = None) -> BulkReport:
-        """Finish a journaled job from the journal alone (the stored spec and recipients).
+    async def resume(
+        self, job_id: str | None = None, *, recipients: Recipients | None = None
+    ) -> BulkReport:
+        """Finish a journaled job (default: the most recent) with its stored message.
 
         Recipients already SENT / FAILED / SKIPPED are reported SKIPPED (``already_<state>``),
         those a crash left in flight UNKNOWN (unless ``resend_unknown``); the rest are sent.
+        Outcomes are in source order.
+
+        Without ``recipients`` the job is finished from the journal alone, which holds every
+        recipient of a ``send()`` job and of a ``stream()`` whose source was read to its end.
+        A stream stopped (cancelled, crashed) before its source ended is different: the
+        journal holds only the entries read so far and knows nothing of the rest, so it cannot
+        finish the job, and ``resume()`` raises :class:`IncompleteSourceError` before sending
+        anything. Pass the job's source again, from its start, as ``recipients`` (any iterable
+        or async iterable, as for ``stream()``): entries already handled are reported, not
+        resent, the rest are sent, and the job is complete once the source has been read to its
+        end. (Re-running ``stream()`` with this ``job_id`` does the same, without keeping every
+        outcome in memory.)
         """
         journal = self.journal
         if journal is None:
             raise ConfigurationError(
                 "resume() needs a journal: Dispatcher(provider, journal='job.sqlite')")
         job = journal.job(job_id or self.job_id)
+        if recipients is not None:
+            _check_recipients(recipients)
+        elif not job.source_complete:
+            stored = journal._stored_count(job.job_id)
+            raise IncompleteSourceError(
+                f"job {job.job_id} stopped before its source was read to the end: the journal "
+                f"holds only the {stored:,} entries read, so it cannot finish the job alone; "
+                "pass the source again from its start, resume(recipients=...) (entries "
+                "already handled are not resent)", job_id=job.job_id, stored=stored)
         if job.provider and job.provider != self.provider.name:
             logger.warning("job %s was started with provider %r; resuming with %r",
                            job.job_id, job.provider, self.provider.name)
-        if not job.source_complete:
-            logger.warning("job %s: its source was not fully read before it stopped; resuming "
-                           "covers the %s recipients stored (re-run it with its source to "
-                           "finish it)", job.job_id, job.total or 0)
         region = self.default_region or job.settings.get("default_region")
+        if recipients is not None:
+            total = len(recipients) if isinstance(recipients, Sized) else None
+            return await self._report(job.spec, recipients, total=total, stored=None,
+                                      job_id=job.job_id, region=region, lazy_store=True)
         return await self._report(job.spec, journal.source(job.job_id), total=job.total,
                                   stored=None, job_id=job.job_id, region=region)
 
@@ -203,12 +222,13 @@ class Dispatcher(AsyncClosing):
     async def _report(
         self, spec: JobSpec, source: Recipients, *, total: int | None,
         stored: Sequence[Any] | None, job_id: str | None = None, region: str | None = None,
+        lazy_store: bool = False,
     ) -> BulkReport:
-        # Input order by position when the recipients are known exactly (send); a resumed job's
-        # stored source may be shorter than its planned total (a stream that was cut short).
+        # Input order by position: slots when the recipients are known exactly (send), else
+        # sorted by position at the end (a resume's source is as long as it turns out to be).
         sink = ListSink(len(stored) if stored is not None else None)
         run, job_id, elapsed = await self._execute(
-            spec, source, total=total, sink=sink, stored=stored, lazy_store=False,
+            spec, source, total=total, sink=sink, stored=stored, lazy_store=lazy_store,
             job_id=job_id or self.job_id, region=region or self.default_region)
         journal = self.journal
         return BulkReport(
@@ -304,6 +324,14 @@ def _store_source(session: JobSession, recipients: Sequence[Any]) -> None:
         session.store_source(
             chunk, [[r.phone, dict(r.variables) or None] for r in part], start + len(part))
     session.set_status("running", source_complete=True)
+
+
+def _check_recipients(recipients: object) -> None:
+    if isinstance(recipients, str | bytes) or not isinstance(
+            recipients, Iterable | AsyncIterable):
+        raise ConfigurationError(
+            "recipients must be an iterable or async iterable of numbers or Recipients "
+            "(a single number is not a list)")
 
 
 def _check_batch_size(provider: MessagingProvider, batch_size: int | None) -> int | None:

@@ -307,3 +307,15 @@ class JournalError(SmsBridgeError):
     A job stops when its journal fails: sending on without recording would break the promise
     that every recipient's state survives a crash.
     """
+
+
+class IncompleteSourceError(ConfigurationError):
+    """A journaled job stopped before its source was read to the end, so the journal alone
+    cannot finish it. ``job_id`` names the job, ``stored`` counts the entries the journal
+    holds. Pass the job's source again: ``Dispatcher.resume(recipients=...)``.
+    """
+
+    def __init__(self, message: str, *, job_id: str, stored: int) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.stored = stored

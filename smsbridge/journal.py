@@ -215,6 +215,15 @@ class Journal:
                     yield Recipient(phone, variables) if variables else phone
             chunk = rows[-1][0]
 
+    def _stored_count(self, job_id: str) -> int:
+        """How many entries of the job's source are stored."""
+        try:
+            rows = self._query("SELECT coalesce(sum(json_array_length(items)), 0) "
+                               "FROM job_sources WHERE job_id = ?", (job_id,))
+            return int(rows[0][0])
+        except JournalError:  # an SQLite built without JSON functions
+            return sum(1 for _ in self.source(job_id))
+
     def report(self, job_id: str | None = None) -> JournalReport:
         """Summarise a job without sending anything: states, reasons and delivery counts."""
         job = self.job(job_id)

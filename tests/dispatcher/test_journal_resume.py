@@ -12,6 +12,7 @@ from smsbridge import DeliveryStatus, Dispatcher, Message, Outcome, OutcomeStatu
 from smsbridge._journal_job import ClaimEntry
 from smsbridge._render import JobSpec
 from smsbridge.dispatcher import _store_source
+from smsbridge.errors import ConfigurationError, IncompleteSourceError
 from smsbridge.journal import Journal
 from smsbridge.testing import FakeProvider
 
@@ -155,12 +156,12 @@ async def test_a_streamed_job_resumes_from_its_stored_source(
         assert job.status == "cancelled" and not job.source_complete
 
     rest = FakeProvider()
-    report = await Dispatcher(rest, journal=journal_path).resume()
-    # Only what the stream had read is stored; re-running the stream with its source
-    # finishes the job.
-    assert fake.accepted_count() + rest.accepted_count() == report.total < 50
+    # Only what the stream had read is stored: the journal alone cannot finish the job.
+    with pytest.raises(IncompleteSourceError, match="resume\\(recipients=") as refused:
+        await Dispatcher(rest, journal=journal_path).resume()
+    assert rest.calls == 0 and 0 < refused.value.stored < 50
     with Journal(journal_path) as journal:
-        assert not journal.job().source_complete and not journal.report().complete
+        assert journal.job().status == "cancelled" and not journal.report().complete
     outcomes = [o async for o in Dispatcher(rest, journal=journal_path).stream(
         numbers(50), body="Hi")]
     assert len(outcomes) == 50
@@ -168,3 +169,38 @@ async def test_a_streamed_job_resumes_from_its_stored_source(
     assert sorted(accepted) == sorted(numbers(50)) and max(accepted.values()) == 1
     with Journal(journal_path) as journal:
         assert journal.report().complete and journal.job().source_complete
+
+
+async def test_resume_with_the_source_again_finishes_a_stream_that_was_cut_short(
+    journal_path: Path, numbers: Callable[..., list[str]],
+) -> None:
+    fake = FakeProvider(latency=0.02)
+    generator = (n for n in numbers(40))  # no length: the journal cannot know the total
+    async with Dispatcher(fake, concurrency=2, journal=journal_path).stream(
+            generator, body="Hi") as outcomes:
+        async for _ in outcomes:
+            if fake.accepted_count() >= 4:
+                break
+    with Journal(journal_path) as journal:
+        cut = journal.report()
+    assert not cut.complete and not cut.job.source_complete
+
+    rest = FakeProvider()
+    report = await Dispatcher(rest, journal=journal_path).resume(
+        recipients=(n for n in numbers(40)))
+    assert [o.phone for o in report] == numbers(40)  # source order
+    assert report.sent == rest.accepted_count() == 40 - fake.accepted_count() - report.unknown
+    accepted = fake.accepted_numbers() + rest.accepted_numbers()
+    assert max(accepted.values()) == 1  # nobody twice
+    with Journal(journal_path) as journal:
+        done = journal.report()
+    assert done.complete and done.job.status == "finished" and done.total == 40
+    again = await Dispatcher(rest, journal=journal_path).resume()  # now the journal suffices
+    assert again.total == 40 and again.reasons()["already_sent"] == 40 - report.unknown
+
+
+async def test_resume_refuses_a_single_number_as_its_source(journal_path: Path) -> None:
+    await Dispatcher(FakeProvider(), journal=journal_path).send(
+        Message(to=["+13035550100"], body="Hi"))
+    with pytest.raises(ConfigurationError, match="single number is not a list"):
+        await Dispatcher(FakeProvider(), journal=journal_path).resume(recipients="+13035550100")
