@@ -268,7 +268,7 @@ class JobRun:
 
     async def _deliver(self, w: int, items: list[Item], body: str, *, batch: bool) -> None:
         session = self._session
-        attempts = 0
+        attempts = recorded = 0  # recorded: attempts already added to the journal rows
         claimed = items
         claim_sent = finished = False
         raced: list[tuple[Item, Outcome]] = []
@@ -278,7 +278,8 @@ class JobRun:
                 self._busy[w] = True
                 if session is not None and not claim_sent:
                     claim_sent = True
-                    claimed, raced = await self._claim(session, items)
+                    claimed, lost = await self._claim(session, claimed)
+                    raced.extend(lost)
                     if not claimed:
                         break
                 attempts += 1
@@ -290,16 +291,22 @@ class JobRun:
                         self._finish(claimed, unknown_outcomes(
                             claimed, attempts, self._provider_name, "cancelled",
                             "the job was cancelled while this message was in flight; it may "
-                            "have been sent"), attempts)
+                            "have been sent"), attempts - recorded)
                     raise
-                if outcomes is None:  # retrying: nothing is in flight meanwhile
+                if outcomes is None:  # retrying: surely not sent, nothing is in flight
                     self._busy[w] = False
+                    if session is not None:
+                        # Hand the recipients back while waiting (a 429's pause can last a
+                        # minute): a crash meanwhile leaves them pending, not UNKNOWN.
+                        for item in claimed:
+                            session.release(item.key, attempts - recorded)
+                        recorded, claim_sent = attempts, False
                     if self.stopping:
-                        return
+                        break
                     if delay > 0:
                         await asyncio.sleep(delay)
                     continue
-                self._finish(claimed, outcomes, attempts)
+                self._finish(claimed, outcomes, attempts - recorded)
                 finished = True
                 self._busy[w] = False
                 for item, outcome in zip(claimed, outcomes, strict=True):
@@ -314,7 +321,7 @@ class JobRun:
             if session is not None and claim_sent and not finished:
                 with contextlib.suppress(JournalError):
                     for item in claimed:
-                        session.release(item.key, attempts)
+                        session.release(item.key, attempts - recorded)
 
     async def _claim(
         self, session: JobSession, items: list[Item]

@@ -96,18 +96,6 @@ def open_job_provider(url: str | None, rate: float | None, console: Console) -> 
     return provider
 
 
-def dispatcher_rate(provider: MessagingProvider) -> float | None:
-    """The provider's limit, also applied by the dispatcher *before* it claims a recipient.
-
-    Otherwise workers claim recipients (journal: in flight) and then wait inside the provider's
-    limiter; a crash at that moment would report never-sent recipients as UNKNOWN.
-    """
-    limiter = getattr(provider, "rate_limiter", None)
-    if isinstance(limiter, RateLimiter):
-        return limiter.rate
-    return None
-
-
 @click.command()
 @click.argument("recipients", metavar="RECIPIENTS_CSV", type=click.Path(allow_dash=True))
 @click.option("--body", required=True, help='Template; {column} is filled per row: "Hi {name}".')
@@ -177,7 +165,6 @@ def bulk(
     dispatcher = Dispatcher(
         provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
         batch_size=batch_size, default_region=region, job_id=job_id,
-        rate_limit=dispatcher_rate(provider),
     )
     if journal is not None and not dry_run:
         remember(journal, job_id, source, region)  # before the first send: resume can re-read
@@ -244,7 +231,7 @@ def resume(
         )
     dispatcher = Dispatcher(
         provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
-        resend_unknown=resend_unknown, job_id=info.job_id, rate_limit=dispatcher_rate(provider),
+        resend_unknown=resend_unknown, job_id=info.job_id,
         default_region=csv.region if csv is not None else None,
     )
     label = f"resuming {info.job_id} via {provider.name}"

@@ -184,7 +184,7 @@ async def _bulk(
     started = time.monotonic()
     with obs.job(f"{label}", data.rows) as update:
         async with provider, Dispatcher(
-            provider, concurrency=config.concurrency, journal=journal, rate_limit=config.rate,
+            provider, concurrency=config.concurrency, journal=journal,
             on_progress=update, job_id=f"demo-{provider.name}",
         ) as dispatcher, dispatcher.stream(CsvRecipients(data.path), body=body) as outcomes:
             async for outcome in outcomes:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 from smsbridge.journal import Journal
 from smsbridge.sandbox import Sandbox
 
-from .conftest import VALID, run_cli, write_csv
+from .conftest import VALID, cli_env, run_cli, start_cli, write_csv
+from .test_cli_e2e import wait_for_accepted
 
 
 async def test_blank_phone_cells_and_repeated_typos_leave_a_complete_job_that_adds_up(
@@ -34,3 +36,31 @@ async def test_blank_phone_cells_and_repeated_typos_leave_a_complete_job_that_ad
     assert summary.complete and summary.total == len(rows)
     assert summary.sent + summary.failed + summary.unknown + summary.skipped == len(rows)
     assert summary.reasons == {"invalid_number": 4, "duplicate": 1}
+
+
+async def test_sigkill_while_workers_wait_for_the_rate_leaves_no_unsent_recipient_unknown(
+    sandbox: Sandbox, recipients_csv: Path, tmp_path: Path
+) -> None:
+    # 16 workers, 10 messages/s: most workers are waiting for the provider's rate at any
+    # moment. They must wait *before* their recipient is journaled in flight, or a crash
+    # turns recipients that were never sent into UNKNOWN ones.
+    journal = tmp_path / "job.sqlite"
+    env = cli_env(SMSBRIDGE_URL=sandbox.textus_connection_url)
+    proc = await start_cli("bulk", str(recipients_csv), "--body", "Hi {name}", "--journal",
+                           str(journal), "--rate", "10", "--concurrency", "16", env=env)
+    await wait_for_accepted(sandbox, "textus", 6, proc)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    accepted_at_kill = set(sandbox.accepted_numbers("textus"))
+    with Journal(journal) as opened:
+        in_flight = {e.phone for e in opened.recipients(state="in_flight")}
+    assert len(in_flight - accepted_at_kill) <= 1  # at most the request on the wire
+
+    result = await run_cli("resume", str(journal), "--rate", "500", env=env)
+    with Journal(journal) as opened:
+        unknown = {e.phone for e in opened.recipients(state="unknown")}
+        assert opened.report().complete
+    assert unknown == in_flight and len(unknown - accepted_at_kill) <= 1
+    assert result.code == (1 if unknown else 0), result.output
+    assert sorted(set(sandbox.accepted_numbers("textus"))) == sorted(
+        set(VALID) - (unknown - accepted_at_kill))

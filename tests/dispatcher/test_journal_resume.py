@@ -14,7 +14,7 @@ from smsbridge._render import JobSpec
 from smsbridge.dispatcher import _store_source
 from smsbridge.errors import ConfigurationError, IncompleteSourceError
 from smsbridge.journal import Journal
-from smsbridge.testing import FakeProvider
+from smsbridge.testing import FakeProvider, Fault
 
 
 async def leave_as_crashed(path: Path, message: Message, *, sent: int, in_flight: int) -> None:
@@ -204,3 +204,21 @@ async def test_resume_refuses_a_single_number_as_its_source(journal_path: Path) 
         Message(to=["+13035550100"], body="Hi"))
     with pytest.raises(ConfigurationError, match="single number is not a list"):
         await Dispatcher(FakeProvider(), journal=journal_path).resume(recipients="+13035550100")
+
+
+async def test_a_recipient_waiting_to_retry_a_429_is_pending_not_in_flight(
+    journal_path: Path,
+) -> None:
+    fake = FakeProvider(script=[Fault("rate_limit", retry_after=0.6)])
+    job = asyncio.create_task(Dispatcher(fake, journal=journal_path).send(
+        Message(to=["+13035550100"], body="Hi")))
+    await asyncio.sleep(0.3)  # the 429 came back; the retry waits for Retry-After
+    with Journal(journal_path) as journal:
+        waiting = journal.report()
+    # A crash now must not leave it UNKNOWN: the 429 proves it was not sent.
+    assert (waiting.in_flight, waiting.pending, waiting.unknown) == (0, 1, 0)
+    report = await job
+    assert report.sent == 1 and report.outcomes[0].attempts == 2
+    with Journal(journal_path) as journal:
+        (entry,) = journal.recipients()
+    assert (entry.state, entry.attempts) == ("sent", 2)  # each attempt counted once
