@@ -116,7 +116,7 @@ async def test_schedules_list_pages_orders_filters_and_sends_its_query(
     assert [len(p.items) for p in pages] == [2, 2, 2, 1]
     assert [p.metadata["page"] for p in pages] == [1, 2, 3, 4] and pages[0].total == 7
     names = [s.name for p in pages for s in p.items]
-    assert names == sorted(names, reverse=True) and len(set(names)) == 7
+    assert names == sorted(names, key=str, reverse=True) and len(set(names)) == 7
     assert [dict(e.url.query) for e in wire.exchanges] == [
         {"serializer": "schedule_grid", "order": "name", "order_dir": "desc", "per_page": "2",
          "page": str(n)} for n in (1, 2, 3, 4)]
@@ -165,6 +165,19 @@ async def test_schedule_create_get_update_delete_round_trip(
     with pytest.raises(ValidationError, match="nothing to update"):
         await trackdrive.schedules.update(created.id, serializer="schedule")
     assert wire.statuses() == [404]  # refused before any request
+
+
+async def test_make_call_by_lead_id_sends_the_id_as_a_string_and_creates_no_lead(
+    sb: Sandbox, trackdrive: TrackDriveProvider
+) -> None:
+    seed = sb.trackdrive.seed
+    leads_before = len(sb.trackdrive.leads)
+    call = await trackdrive.schedules.make_call(lead_id=seed.lead_id)
+    assert sb.records[0].body == {"lead_id": str(seed.lead_id)}  # as the documented example
+    assert (call.number_called, call.caller_number, call.schedule_id, call.offer_id) == (
+        seed.lead_number, seed.outbound_number, seed.active_schedule_id, seed.offer_id)
+    assert str(call.lead_id) == str(seed.lead_id) and call.created_at is not None
+    assert len(sb.trackdrive.leads) == leads_before
 
 
 async def test_make_call_by_lead_token_and_to_dials_on_the_tokens_schedule(
