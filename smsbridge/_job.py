@@ -235,6 +235,14 @@ class JobRun:
             await self._queue.put(item)
 
     async def _dispatch_batch(self, batch: Batch) -> None:
+        if len(batch.items) == 1:
+            # Nobody shares this body: one plain send, which also gives a message id.
+            item = batch.items[0]
+            if self._dry_run:
+                await self._emit(item.index, self._dry_outcome(item, None, [item]))
+            else:
+                await self._queue.put(item)
+            return
         if not self._dry_run:
             await self._queue.put(batch)
             return
@@ -245,13 +253,16 @@ class JobRun:
             await self._emit(item.index, self._dry_outcome(item, batch_id, batch.items))
 
     def _dry_outcome(self, item: Item, batch_id: str | None, items: Sequence[Item]) -> Outcome:
+        message = self._message(items, item.body or "", batch=batch_id is not None)
         return Outcome(item.recipient, OutcomeStatus.SKIPPED, reason="dry_run",
-                       batch_id=batch_id, message=self._message(items, item.body or ""))
+                       batch_id=batch_id, message=message)
 
-    def _message(self, items: Sequence[Item], body: str) -> Message:
+    def _message(self, items: Sequence[Item], body: str, *, batch: bool) -> Message:
         spec = self._spec
-        return Message(tuple(i.recipient for i in items), body, spec.sender, spec.attachments,
-                       spec.options)
+        # A batch carries the body already rendered, the same for all: plain numbers only (a
+        # native multi-recipient send cannot fill per-recipient variables, and refuses them).
+        to = tuple(i.recipient.phone for i in items) if batch else (items[0].recipient,)
+        return Message(to, body, spec.sender, spec.attachments, spec.options)
 
     # --- the workers ----------------------------------------------------------------------
 
@@ -338,7 +349,7 @@ class JobRun:
         self, items: list[Item], body: str, batch: bool, attempts: int
     ) -> tuple[list[Outcome] | None, float]:
         """One request: final outcomes, or (None, delay) when it is to be retried."""
-        message = self._message(items, body)
+        message = self._message(items, body, batch=batch)
         try:
             if batch:
                 result: Any = await self._provider.send_batch(message)  # type: ignore[attr-defined]

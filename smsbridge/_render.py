@@ -228,7 +228,12 @@ class Batch:
 
 
 class Batcher:
-    """Groups recipients whose rendered bodies are identical; bounded by ``limit`` buffered."""
+    """Groups recipients whose rendered bodies are identical; bounded by ``limit`` buffered.
+
+    Sender, attachments and options are the job's, the same for every recipient, so an
+    identical rendered body means an identical message: one native multi-recipient send to
+    plain numbers. A group of one is sent on its own (see ``JobRun._dispatch_batch``).
+    """
 
     def __init__(self, size: int, limit: int) -> None:
         self._size = size

@@ -62,7 +62,8 @@ class Dispatcher(AsyncClosing):
     ``dry_run``: validate, render and de-duplicate without calling the provider; every
     recipient that would be sent is SKIPPED with reason ``"dry_run"`` and ``Outcome.message``.
     ``batch_size``: group recipients with an identical rendered body into native multi-recipient
-    sends (providers with ``capabilities.native_multi_recipient`` only; no per-recipient ids).
+    sends of plain numbers (providers with ``capabilities.native_multi_recipient`` only; no
+    per-recipient ids); a recipient whose text nobody shares gets a plain send.
     ``suppression``: numbers (E.164) never to text (SKIPPED, reason ``"opted_out"``).
     ``resend_unknown``: on resume, resend recipients whose earlier send is UNKNOWN.
     ``job_id``: names the job in the journal (default: derived from the message content, so

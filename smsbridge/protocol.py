@@ -65,6 +65,10 @@ class MessagingProvider(Protocol):
 
 @runtime_checkable
 class BatchSendingProvider(MessagingProvider, Protocol):
-    """A provider with a native multi-recipient send (one request, no per-recipient ids)."""
+    """A provider with a native multi-recipient send (one request, no per-recipient ids).
+
+    ``message.body`` goes to every recipient as it is: a batch's recipients are plain numbers
+    (the dispatcher renders templates first and batches recipients whose text is identical).
+    """
 
     async def send_batch(self, message: Message) -> BatchReceipt: ...

@@ -31,6 +31,7 @@ from ._closing import AsyncClosing
 from .errors import (
     ConnectError,
     DeliveryUnknownError,
+    InvalidMessage,
     ServerError,
     SmsBridgeError,
     TimeoutError,
@@ -159,6 +160,12 @@ class FakeProvider(AsyncClosing):
                        to=phone, request_id=f"req-{ids[0]}", raw_status="accepted")
 
     async def send_batch(self, message: Message) -> BatchReceipt:
+        """One body for every recipient, as a real native batch: recipients carrying
+        variables are refused (InvalidMessage) before anything is sent."""
+        if any(r.variables for r in message.to):
+            raise InvalidMessage(
+                "a multi-recipient send has one body for everyone, so recipient variables "
+                "cannot be filled; render the body first and send plain numbers")
         phones = [r.phone for r in message.to]
         ids = await self._call(message, phones, batch=True)
         return BatchReceipt(provider=self._name, to=tuple(phones), http_status=202,

@@ -64,3 +64,21 @@ async def test_sigkill_while_workers_wait_for_the_rate_leaves_no_unsent_recipien
     assert result.code == (1 if unknown else 0), result.output
     assert sorted(set(sandbox.accepted_numbers("textus"))) == sorted(
         set(VALID) - (unknown - accepted_at_kill))
+
+
+async def test_batch_mode_with_a_templated_body_batches_recipients_sharing_a_rendered_text(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    names = ["Ann", "Bob"] * 10 + ["Cy"]
+    csv_path = write_csv(tmp_path / "teams.csv",
+                         [[phone, name] for phone, name in zip(VALID, names, strict=False)])
+    result = await run_cli(
+        "bulk", str(csv_path), "--body", "Hi {name}", "--batch-size", "25",
+        "--url", sandbox.textus_connection_url, "--rate", "50",
+    )
+    assert result.code == 0, result.output
+    assert "invalid_message" not in result.output
+    sent = {r.to: r.body["body"] for r in sandbox.records}
+    assert sent == {phone: f"Hi {name}" for phone, name in zip(VALID, names, strict=False)}
+    batches = {tuple(r.body["to"]) for r in sandbox.records if isinstance(r.body["to"], list)}
+    assert sorted(len(b) for b in batches) == [10, 10]  # Ann's, Bob's; Cy on their own
