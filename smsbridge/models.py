@@ -127,9 +127,9 @@ class Message:
     @property
     def recipient(self) -> Recipient:
         """The single recipient; raises InvalidMessage when there are zero or several."""
-        from .errors import InvalidMessage
-
         if len(self.to) != 1:
+            from .errors import InvalidMessage  # only when raising: every send reads this
+
             raise InvalidMessage(
                 f"this call sends to exactly one recipient but the message has {len(self.to)}; "
                 "use Dispatcher.send() for many recipients"

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Self
 
 import aiohttp
+import attrs
 
 from ... import _constants as C
 from ..._http import HttpClient, Timeouts
@@ -25,8 +28,9 @@ from ...registry import ConnectionURL
 from .._base import BaseProvider
 from ._wire import PROVIDER, error_hook
 from .leads import Leads
+from .models import delivery_status
 from .schedules import Schedules
-from .text_messages import TextMessages
+from .text_messages import ROOT, TextMessages
 
 _SUBDOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _REGION = re.compile(r"[A-Za-z]{2}")
@@ -36,6 +40,19 @@ SEND_OPTIONS = frozenset(
     {"lead_id", "number_id", "schedule_id", "offer_id", "manual", "delivery_webhook_url"}
 )
 URL_PARAMS = frozenset({"base_url", "default_region", "delivery_webhook_url"})
+
+
+@attrs.frozen(slots=True)
+class _Sent:
+    """The fields of a sent :class:`TextMessage` a receipt reads, parsed exactly as TextMessage
+    parses them. A send does not parse the other dozen (dates included) only to drop them."""
+
+    id: int | None = None
+    message_uuid: str | None = None
+    to: str | None = None
+    status: str | None = None
+    checksum: str | None = None
+    raw: Mapping[str, Any] = attrs.field(default=MappingProxyType({}), repr=False)
 
 
 def _check_key(value: object, name: str) -> str:
@@ -162,10 +179,11 @@ class TrackDriveProvider(BaseProvider):
                 f"unknown TrackDrive option(s) {', '.join(sorted(options.keys() - SEND_OPTIONS))}"
                 f"; known: {', '.join(sorted(SEND_OPTIONS))}"
             )
-        record, response = await self.text_messages._create(
+        response = await self.text_messages._post(
             message.body, to=recipient.phone, from_=message.sender, **options
         )
-        status = record.delivery_status if record.status else DeliveryStatus.ACCEPTED
+        record = self.text_messages._record(response, _Sent, ROOT)
+        status = delivery_status(record.status) if record.status else DeliveryStatus.ACCEPTED
         message_id = str(record.id) if record.id is not None else record.message_uuid
         return Receipt(
             provider=PROVIDER,

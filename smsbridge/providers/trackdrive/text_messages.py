@@ -68,9 +68,12 @@ class TextMessages(Resource):
 
     async def _create(self, message: str, **params: Any) -> tuple[TextMessage, Response]:
         """:meth:`create`, also returning the HTTP response (for the receipt's request id)."""
-        payload = self.payload(message, **params)
-        response = await self._http.request("POST", PATH, json_body=payload)
+        response = await self._post(message, **params)
         return self._record(response, TextMessage, ROOT), response
+
+    async def _post(self, message: str, **params: Any) -> Response:
+        """The validated ``POST /text_messages``; the caller parses the answer."""
+        return await self._http.request("POST", PATH, json_body=self.payload(message, **params))
 
     def payload(
         self,
