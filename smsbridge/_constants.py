@@ -122,3 +122,7 @@ JOURNAL_CHECKPOINT_INTERVAL = 1.0
 JOURNAL_SOURCE_CHUNK = 1000
 # How often a running job re-reads a suppression list changed by another process (seconds).
 JOURNAL_SUPPRESSION_REFRESH = 1.0
+# Reconciling an UNKNOWN send from a delivery report: an attempt may have started up to this
+# many seconds after the event's time and still match (provider timestamps are often whole
+# seconds, and clocks drift).
+JOURNAL_RECONCILE_CLOCK_SKEW = 5.0

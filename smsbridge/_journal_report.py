@@ -122,7 +122,8 @@ class JournalReport:
     in_flight + pending == total`` (invalid entries and duplicates are ``skipped``).
     ``states`` counts rows per state; ``pending`` adds the entries not handled yet.
     ``delivered`` / ``delivery_failed`` / ``awaiting`` come from delivery webhooks: awaiting
-    counts sent messages without a final delivery status yet.
+    counts sent messages without a final delivery status yet. ``reconciled`` counts sends that
+    were UNKNOWN until the provider's delivery report proved them accepted (now ``sent``).
     """
 
     job: JobInfo
@@ -151,6 +152,11 @@ class JournalReport:
     @property
     def skipped(self) -> int:
         return self._state("skipped") + self.job.duplicates
+
+    @property
+    def reconciled(self) -> int:
+        """UNKNOWN sends a delivery report proved accepted (counted in ``sent``)."""
+        return int(self.reasons.get("reconciled", 0))
 
     @property
     def total(self) -> int:
@@ -188,7 +194,8 @@ class JournalReport:
     def summary(self) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in self.counts.items())
         return (f"job {self.job.job_id} ({self.job.status}): {counts}; delivery: delivered "
-                f"{self.delivered}, failed {self.delivery_failed}, awaiting {self.awaiting}")
+                f"{self.delivered}, failed {self.delivery_failed}, awaiting {self.awaiting}, "
+                f"reconciled {self.reconciled}")
 
     def __str__(self) -> str:
         return self.summary()

@@ -21,56 +21,28 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from . import _constants as C
 from ._journal_job import JobSession, Prior, lookup_rows
+from ._journal_reconcile import reconcile
 from ._journal_report import JobInfo, JournalEntry, JournalReport, job_from_row
+from ._journal_schema import prepare_schema
 from ._journal_writer import GroupWriter
 from ._render import JobSpec, dumps
-from .errors import ConfigurationError, JournalError
+from .errors import ConfigurationError, InvalidPhoneNumber, JournalError
 from .models import DeliveryStatus
 from .phone import normalize
 
 __all__ = ["JobInfo", "Journal", "JournalEntry", "JournalReport"]
 
-SCHEMA_VERSION = 2
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, provider TEXT, spec TEXT NOT NULL,
-    settings TEXT NOT NULL DEFAULT '{}', status TEXT NOT NULL, total INTEGER,
-    source_complete INTEGER NOT NULL DEFAULT 0, duplicates INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL, updated_at REAL NOT NULL, finished_at REAL);
-CREATE TABLE IF NOT EXISTS job_sources (
-    job_id TEXT NOT NULL, chunk INTEGER NOT NULL, items TEXT NOT NULL,
-    PRIMARY KEY (job_id, chunk)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS recipients (
-    job_id TEXT NOT NULL, phone TEXT NOT NULL, seq INTEGER, variables TEXT,
-    state TEXT NOT NULL, reason TEXT, error TEXT, provider TEXT, message_id TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0, batch_id TEXT, run_id TEXT,
-    created_at REAL NOT NULL, updated_at REAL NOT NULL,
-    delivery_status TEXT, delivery_raw_status TEXT, delivery_error_code TEXT, delivery_at REAL,
-    input TEXT, attempted_at REAL,
-    PRIMARY KEY (job_id, phone));
-CREATE INDEX IF NOT EXISTS recipients_message ON recipients (provider, message_id)
-    WHERE message_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS suppressions (
-    phone TEXT PRIMARY KEY, reason TEXT, source TEXT, created_at REAL NOT NULL);
-"""
-# Schema 2: an entry with no number of its own (invalid, duplicate) is a row keyed by its
-# position that keeps the entry as given (``input``); ``attempted_at`` is when the last send
-# attempt was marked in flight (delivery reconciliation matches on it).
-_MIGRATIONS = {
-    1: ("ALTER TABLE recipients ADD COLUMN input TEXT",
-        "ALTER TABLE recipients ADD COLUMN attempted_at REAL"),
-}
+_T = TypeVar("_T")
+
 _FINAL_DELIVERY = tuple(s.value for s in DeliveryStatus if s.is_final)
 
 
@@ -93,41 +65,12 @@ class Journal:
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
-            self._check_version()
+            prepare_schema(self._conn, str(self.path))
         except sqlite3.Error as exc:
             raise JournalError(
                 f"{self.path} cannot be used as an smsbridge journal ({exc}); pass the path of "
                 "a journal file or of a new file to create"
             ) from None
-
-    def _check_version(self) -> None:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None:
-            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
-                               (str(SCHEMA_VERSION),))
-            return
-        version = int(row[0])
-        if version > SCHEMA_VERSION:
-            raise JournalError(
-                f"{self.path} was written by a newer smsbridge (journal schema {row[0]}); "
-                "upgrade smsbridge to read it"
-            )
-        if version < SCHEMA_VERSION:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                # Re-read under the write lock: another process may have migrated meanwhile.
-                now = int(self._conn.execute(
-                    "SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
-                for step in range(now, SCHEMA_VERSION):
-                    for statement in _MIGRATIONS[step]:
-                        self._conn.execute(statement)
-                self._conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
-                                   (str(SCHEMA_VERSION),))
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -153,11 +96,14 @@ class Journal:
                 raise JournalError(f"reading the journal {self.path} failed ({exc})") from None
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        return self._call("writing", lambda conn: conn.execute(sql, args).rowcount)
+
+    def _call(self, doing: str, work: Callable[[sqlite3.Connection], _T]) -> _T:
         with self._lock:
             try:
-                return self._conn.execute(sql, args).rowcount
+                return work(self._conn)
             except sqlite3.Error as exc:
-                raise JournalError(f"writing the journal {self.path} failed ({exc})") from None
+                raise JournalError(f"{doing} the journal {self.path} failed ({exc})") from None
 
     # --- jobs ---------------------------------------------------------------------------
 
@@ -266,11 +212,7 @@ class Journal:
         return job_id, recorded
 
     def _lookup(self, job_id: str, keys: Sequence[str]) -> dict[str, Prior]:
-        with self._lock:
-            try:
-                return lookup_rows(self._conn, job_id, keys)
-            except sqlite3.Error as exc:
-                raise JournalError(f"reading the journal {self.path} failed ({exc})") from None
+        return self._call("reading", lambda conn: lookup_rows(conn, job_id, keys))
 
     def _begin_job(
         self, spec: JobSpec, *, job_id: str | None, provider: str, settings: Mapping[str, Any],
@@ -321,11 +263,19 @@ class Journal:
         raw_status: str | None = None,
         occurred_at: datetime | None = None,
         error_code: str | None = None,
+        to: str | None = None,
     ) -> bool:
         """Store a delivery status on the recipient sent as ``message_id``; False if none.
 
         A final status (delivered / failed) is never replaced by a late intermediate one, and
         an older event never replaces a newer one.
+
+        ``to`` (the event's recipient number) reconciles an UNKNOWN send: when no row has
+        this message id, the one row of this provider and number whose send is UNKNOWN, has
+        no message id and was attempted before ``occurred_at`` gets the id and becomes SENT
+        with reason ``"reconciled"`` — the provider's own report proves it accepted the
+        message, so it is never resent. Ambiguous matches are left alone (see
+        ``_journal_reconcile``); ``report().reconciled`` counts the reconciled rows.
         """
         status = DeliveryStatus.parse(status)
         when = occurred_at.timestamp() if occurred_at is not None else time.time()
@@ -335,7 +285,8 @@ class Journal:
             matched = self._query(
                 "SELECT count(*) FROM recipients WHERE provider = ? AND message_id = ?",
                 (provider, message_id))[0][0]
-            if not matched:
+            if not matched and not (to and self._reconcile(provider, message_id, to,
+                                                           occurred_at)):
                 return False
             self._write(
                 "UPDATE recipients SET delivery_status = ?, delivery_raw_status = ?, "
@@ -346,6 +297,17 @@ class Journal:
                 (status.value, raw_status, error_code, when, provider, message_id, is_final,
                  *_FINAL_DELIVERY, is_final, *_FINAL_DELIVERY, when))
         return True
+
+    def _reconcile(
+        self, provider: str, message_id: str, to: str, occurred_at: datetime | None
+    ) -> bool:
+        try:
+            phone = normalize(to)
+        except InvalidPhoneNumber:
+            return False
+        when = occurred_at.timestamp() if occurred_at is not None else None
+        return self._call("writing", lambda conn: reconcile(
+            conn, provider, message_id, phone, when, skew=C.JOURNAL_RECONCILE_CLOCK_SKEW))
 
     def mark_event_seen(self, event_id: str) -> bool:
         """True the first time ``event_id`` is seen, False for every replay."""

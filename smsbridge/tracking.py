@@ -38,6 +38,7 @@ class JournalLike(Protocol):
         raw_status: str | None = ...,
         occurred_at: datetime | None = ...,
         error_code: str | None = ...,
+        to: str | None = ...,
     ) -> Any: ...
 
     def mark_event_seen(self, event_id: str) -> Any: ...
@@ -56,9 +57,12 @@ async def _resolve(value: Any) -> Any:
 class JournalSink:
     """Applies webhook events to a journal. Works with sync and async journal methods.
 
-    A delivery that matches no journaled recipient yet is retried a few times in the background
-    (``retry_delays``): its webhook may have beaten the journal write of the message id. Call
-    :meth:`aclose` to stop those retries (the receiver does on shutdown).
+    The event's recipient number goes along (``to``), so the journal can reconcile a send it
+    holds as UNKNOWN with the provider's report of that message (see
+    ``Journal.record_delivery``). A delivery that matches no journaled recipient yet is retried
+    a few times in the background (``retry_delays``): its webhook may have beaten the journal
+    write of the message id, or of the UNKNOWN outcome it reconciles. Call :meth:`aclose` to
+    stop those retries (the receiver does on shutdown).
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class JournalSink:
                     raw_status=event.raw_status,
                     occurred_at=event.occurred_at,
                     error_code=event.error_code,
+                    to=event.to,
                 )
             )
         )

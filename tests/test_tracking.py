@@ -135,6 +135,7 @@ class SyncJournal:
     def __init__(self, known_ids: set[str]) -> None:
         self.known_ids = known_ids
         self.deliveries: list[tuple[Any, ...]] = []
+        self.recipients: list[str | None] = []  # the ``to`` of each delivery (reconciliation)
         self.suppressed: dict[str, str | None] = {}
         self.seen: set[str] = set()
 
@@ -147,8 +148,10 @@ class SyncJournal:
         raw_status: str | None = None,
         occurred_at: datetime | None = None,
         error_code: str | None = None,
+        to: str | None = None,
     ) -> bool:
         self.deliveries.append((provider, message_id, status, raw_status, error_code))
+        self.recipients.append(to)
         return message_id in self.known_ids
 
     def mark_event_seen(self, event_id: str) -> bool:
@@ -177,7 +180,8 @@ async def test_journal_sink_records_deliveries_with_sync_or_async_journals(
 ) -> None:
     journal = journal_cls({"/messages/a1"})
     sink = JournalSink(journal)
-    assert await sink.delivery(event(DeliveryStatus.FAILED, raw_status="failed", error_code="21"))
+    assert await sink.delivery(event(DeliveryStatus.FAILED, raw_status="failed", error_code="21",
+                                     to="+13035551234"))
     assert not await sink.delivery(event(DeliveryStatus.DELIVERED, message_id="/messages/zz"))
     assert not await sink.delivery(
         DeliveryEvent(provider="textus", message_id=None, status=DeliveryStatus.DELIVERED)
@@ -190,6 +194,7 @@ async def test_journal_sink_records_deliveries_with_sync_or_async_journals(
         "21",
     )
     assert len(journal.deliveries) == 2
+    assert journal.recipients == ["+13035551234", None]  # passed on for reconciliation
     assert await sink.mark_event_seen("e1") and not await sink.mark_event_seen("e1")
 
 

@@ -37,9 +37,10 @@ def job_line(report: JournalReport) -> str:
     state = "complete" if report.complete else (
         f"{report.pending + report.in_flight:,} not finished yet"
     )
+    reconciled = f" ({report.reconciled:,} reconciled)" if report.reconciled else ""
     return (
-        f"Job {report.job.job_id} ({report.job.status}), all runs: sent {c.sent:,}, failed "
-        f"{c.failed:,}, unknown {c.unknown:,}, skipped {c.skipped:,}; {state}"
+        f"Job {report.job.job_id} ({report.job.status}), all runs: sent {c.sent:,}{reconciled}, "
+        f"failed {c.failed:,}, unknown {c.unknown:,}, skipped {c.skipped:,}; {state}"
     )
 
 
@@ -58,6 +59,7 @@ def job_summary(report: JournalReport, journal: str) -> JobSummary:
             "delivered": report.delivered,
             "failed": report.delivery_failed,
             "awaiting a delivery status": report.awaiting,
+            "unknown sends reconciled (proven sent)": report.reconciled,
         },
         journal=journal,
     )
@@ -75,7 +77,8 @@ def report(journal: str, job_id: str | None, list_state: str | None, limit: int)
     """Summarise a journaled job: outcomes, reasons and delivery counts. Sends nothing.
 
     Delivery counts come from delivery webhooks recorded in the journal (a WebhookReceiver
-    wired to it). Exit code 0 whenever the journal could be read.
+    wired to it); a send that was UNKNOWN until the provider's delivery report proved it
+    accepted counts as sent and "reconciled". Exit code 0 whenever the journal could be read.
     """
     out, _ = make_consoles()
     with open_journal(journal) as opened:

@@ -69,7 +69,9 @@ class JobResult:
     reasons: Mapping[str, int]
     elapsed: float
     checks: Checks
-    delivery: Mapping[str, int] | None = None  # delivered / failed / awaiting, from webhooks
+    # delivered / failed / awaiting / reconciled (UNKNOWN until a webhook proved it), from
+    # the journal fed by delivery webhooks
+    delivery: Mapping[str, int] | None = None
 
     @property
     def total(self) -> int:

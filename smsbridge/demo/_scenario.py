@@ -158,13 +158,21 @@ async def _trackdrive_job(
                 sb, provider, "TrackDrive", BODIES["trackdrive"], data, journal, config, obs
             )
             await sb.settle(SETTLE_TIMEOUT)  # the last delivery webhooks were answered
-            # A webhook that beat its journal row is retried after 0.25 s; the ones for UNKNOWN
-            # sends (no message id on our side) never match: do not wait for those.
+            # A webhook that beat its journal row is retried after 0.25 s; one for a message
+            # the journal never saw and cannot reconcile stops matching: do not wait for it.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(receiver.router.settle(), UNMATCHED_WAIT)
             report = journal.report(result.job_id)
     result = _with_delivery(result, report)
     obs.job_done(result)
+    unknown = result.counts[OutcomeStatus.UNKNOWN]
+    if unknown:
+        obs.note(
+            f"{report.reconciled:,} of the {unknown:,} UNKNOWN sends were reconciled: TrackDrive's "
+            "own delivery webhook proved it had accepted them, so the journal now says SENT and "
+            f"no resume will resend them; {report.unknown:,} stay UNKNOWN (no delivery report "
+            "came for them)"
+        )
     return result
 
 
@@ -202,7 +210,7 @@ async def _bulk(
 
 def _with_delivery(result: JobResult, report: JournalReport) -> JobResult:
     delivery = {"delivered": report.delivered, "failed": report.delivery_failed,
-                "awaiting": report.awaiting}
+                "awaiting": report.awaiting, "reconciled": report.reconciled}
     return attrs.evolve(result, delivery=delivery)
 
 

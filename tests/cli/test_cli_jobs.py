@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
+from smsbridge import DeliveryStatus, Dispatcher, Message
 from smsbridge.journal import Journal
 from smsbridge.sandbox import Sandbox
+from smsbridge.testing import FakeProvider
 
 from .conftest import VALID, cli_env, run_cli, start_cli, write_csv
 from .test_cli_e2e import wait_for_accepted
@@ -82,3 +85,23 @@ async def test_batch_mode_with_a_templated_body_batches_recipients_sharing_a_ren
     assert sent == {phone: f"Hi {name}" for phone, name in zip(VALID, names, strict=False)}
     batches = {tuple(r.body["to"]) for r in sandbox.records if isinstance(r.body["to"], list)}
     assert sorted(len(b) for b in batches) == [10, 10]  # Ann's, Bob's; Cy on their own
+
+
+async def test_report_shows_unknown_sends_reconciled_by_a_delivery_report(tmp_path: Path) -> None:
+    journal_path = tmp_path / "job.sqlite"
+    fake = FakeProvider(per_number={VALID[0]: ["accepted_then_timeout"]})
+    with Journal(journal_path) as journal:
+        report = await Dispatcher(fake, journal=journal).send(
+            Message(to=VALID[:3], body="Hi"))
+        assert report.unknown == 1
+        stored_id = next(a.message_id for a in fake.accepted if a.to == VALID[0])
+        assert stored_id is not None
+        assert journal.record_delivery("fake", stored_id, DeliveryStatus.DELIVERED,
+                                       occurred_at=datetime.now(UTC), to=VALID[0])
+
+    result = await run_cli("report", str(journal_path))
+    assert result.code == 0, result.output
+    assert "Delivery: unknown sends reconciled (proven sent)" in result.out
+    assert "reason: reconciled" in result.out
+    line = next(ln for ln in result.out.splitlines() if "reconciled (proven sent)" in ln)
+    assert line.split("│")[2].strip() == "1"

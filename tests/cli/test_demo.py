@@ -37,8 +37,15 @@ async def test_demo_proves_one_outcome_each_and_nobody_texted_twice_after_a_kill
     textus, trackdrive = result.jobs
     assert textus.reasons["duplicate"] == result.recipients.duplicates
     assert trackdrive.delivery is not None
+    # The stream said SENT or UNKNOWN; the webhooks then reconciled the UNKNOWN sends that the
+    # sandbox had stored, and every message it stored got a final delivery status.
     assert trackdrive.delivery["delivered"] + trackdrive.delivery["failed"] == (
-        trackdrive.counts[OutcomeStatus.SENT])
+        trackdrive.counts[OutcomeStatus.SENT] + trackdrive.delivery["reconciled"])
+    assert trackdrive.delivery["reconciled"] == trackdrive.checks.unknown_stored
+    with Journal(trackdrive.journal) as journal:
+        assert journal.report(trackdrive.job_id).unknown == (
+            trackdrive.counts[OutcomeStatus.UNKNOWN] - trackdrive.delivery["reconciled"])
+    assert "reconciled" in buffer.getvalue()
     crash = result.crash
     assert 0 < crash.accepted_before_kill < len(result.recipients.unique_valid)
     assert crash.resume_exit_code == (1 if crash.job.counts[OutcomeStatus.UNKNOWN] else 0)
