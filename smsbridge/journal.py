@@ -8,8 +8,12 @@ anyone twice. The job's spec (body template, sender, attachments, options, provi
 never credentials) and its recipients are stored too, so ``Dispatcher.resume()`` (and
 ``smsbridge resume job.sqlite``) can finish a job with nothing but the provider's credentials.
 
+Every entry of a job's source gets one row: a valid number is keyed by its E.164 form, an
+entry with no number of its own (invalid, or a duplicate) by its position in the source.
+
 The same database holds what webhooks feed back: delivery statuses per message id
-(:meth:`Journal.record_delivery`), seen event ids, and the suppression (opt-out) list every job
+(:meth:`Journal.record_delivery`, which also reconciles an UNKNOWN send that the provider's
+report proves accepted), seen event ids, and the suppression (opt-out) list every job
 honours. Methods are synchronous and cheap; a ``Journal`` may be shared by a dispatcher and a
 webhook receiver in one process.
 """

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from smsbridge import Dispatcher, Message
+from smsbridge import BulkReport, Dispatcher, Message
 from smsbridge.models import DeliveryStatus, OutcomeStatus
 from smsbridge.providers.textus import TextUsProvider
 from smsbridge.providers.trackdrive import TrackDriveProvider
@@ -47,6 +47,16 @@ async def wire_textus(stack: Stack, provider: TextUsProvider) -> None:
     stack.receiver.add_textus_secret(hook.webhook_secret)
 
 
+async def send_wired_job(stack: Stack, provider_name: str) -> BulkReport:
+    """A journaled job to NUMBERS through ``provider_name``, its delivery webhooks wired."""
+    provider: Any = textus(stack) if provider_name == "textus" else trackdrive(stack)
+    async with provider:
+        if provider_name == "textus":
+            await wire_textus(stack, provider)
+        dispatcher = Dispatcher(provider, journal=stack.journal, concurrency=8, rate_limit=FAST)
+        return await dispatcher.send(Message(to=NUMBERS, body="Your code is ready"))
+
+
 def sandbox_truth(stack: Stack, provider: str) -> dict[str, str]:
     """message id -> final state, as the sandbox settled it."""
     if provider == "textus":
@@ -58,12 +68,7 @@ def sandbox_truth(stack: Stack, provider: str) -> dict[str, str]:
 async def test_bulk_job_journal_ends_with_the_delivered_and_failed_counts(
     stack: Stack, provider_name: str
 ) -> None:
-    provider: Any = textus(stack) if provider_name == "textus" else trackdrive(stack)
-    async with provider:
-        if provider_name == "textus":
-            await wire_textus(stack, provider)
-        dispatcher = Dispatcher(provider, journal=stack.journal, concurrency=8, rate_limit=FAST)
-        report = await dispatcher.send(Message(to=NUMBERS, body="Your code is ready"))
+    report = await send_wired_job(stack, provider_name)
     assert report.sent == len(NUMBERS)
     await stack.settle()
 

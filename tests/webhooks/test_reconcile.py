@@ -3,14 +3,14 @@ webhooks of the messages the sandbox did store; the ones it never stored stay UN
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from smsbridge import Dispatcher, Message
+from smsbridge import Dispatcher
 from smsbridge.models import DeliveryStatus, OutcomeStatus
 
-from .test_end_to_end import FAST, NUMBERS, textus, trackdrive, wire_textus
+from .test_end_to_end import FAST, send_wired_job, textus, trackdrive
 
 if TYPE_CHECKING:
     from conftest import Stack  # tests/webhooks/conftest.py
@@ -26,12 +26,7 @@ async def test_unknown_sends_the_provider_stored_are_reconciled_by_their_deliver
     route = ROUTES[provider_name]
     sb.faults.add(route, "reset_after_store", 0.2)  # stored, then the connection drops
     sb.faults.add(route, "error_5xx_before", 0.2)  # a 500 on a POST: UNKNOWN, nothing stored
-    provider: Any = textus(stack) if provider_name == "textus" else trackdrive(stack)
-    async with provider:
-        if provider_name == "textus":
-            await wire_textus(stack, provider)
-        dispatcher = Dispatcher(provider, journal=stack.journal, concurrency=8, rate_limit=FAST)
-        report = await dispatcher.send(Message(to=NUMBERS, body="Your code is ready"))
+    report = await send_wired_job(stack, provider_name)
     await stack.settle()
 
     unknown = {o.phone for o in report if o.status is OutcomeStatus.UNKNOWN}
