@@ -11,7 +11,7 @@ import functools
 import typing
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import attrs
 import cattrs
@@ -144,14 +144,24 @@ def _plan(cls: type[Any]) -> _Plan:
     return plan
 
 
+def is_object(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, quick for the dicts ``json.loads`` makes (an ABC check
+    costs several times a type check, and a send makes a handful)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
+_ABSENT: Any = object()
+
+
 def from_json(cls: type[T], data: Mapping[str, Any] | None, **extra: Any) -> T:
     """Build ``cls`` from a JSON object; ``raw`` keeps the whole object."""
-    data = data if isinstance(data, Mapping) else {}
+    if not is_object(data):
+        data = {}
     kwargs: dict[str, Any] = {}
-    fields, has_raw = _plan(cls)
+    fields, has_raw = _plans.get(cls) or _plan(cls)
     for name, key, type_, pass_through in fields:
-        if key in data:
-            value = data[key]
+        value = data.get(key, _ABSENT)
+        if value is not _ABSENT:
             if value is None or pass_through is _KEEP_ANY or type(value) is pass_through:
                 kwargs[name] = value
             else:

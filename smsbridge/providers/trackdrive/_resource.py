@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from ... import _constants as C
-from ..._convert import from_json, from_json_list
+from ..._convert import from_json, from_json_list, is_object
 from ..._http import HttpClient, Response
 from ..._logging import logger
 from ..._pagination import AsyncPager, Page
@@ -66,7 +66,7 @@ class Resource:
     @staticmethod
     def _record(response: Response, cls: type[T], root: str) -> T:
         record, _, checksum = unwrap(response.json(), root)
-        if not isinstance(record, Mapping):
+        if not is_object(record):
             record = {}
         if checksum is None or "checksum" in record:
             return from_json(cls, record)

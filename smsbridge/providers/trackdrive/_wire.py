@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from ..._convert import is_object
 from ..._http import Response
 from ..._retry import parse_retry_after
 from ...errors import APIError, ValidationError, api_error_from_response, describe_body
@@ -144,10 +145,10 @@ def unwrap(payload: Any, default_root: str) -> tuple[Any, Mapping[str, Any], str
 
     Tolerant: a bare record or bare array (``root=false``) is returned as it is.
     """
-    if not isinstance(payload, Mapping):
+    if not is_object(payload):
         return payload, {}, None
     metadata = payload.get("metadata")
-    metadata = metadata if isinstance(metadata, Mapping) else {}
+    metadata = metadata if is_object(metadata) else {}
     root = metadata.get("root")
     if not isinstance(root, str) or root not in payload:
         root = default_root if default_root in payload else None
@@ -173,7 +174,7 @@ def error_hook(response: Response) -> APIError | None:
     payload = response.json() if response.content else None
     http_status = response.status
     if http_status < 400:
-        if not isinstance(payload, Mapping):
+        if not is_object(payload):
             return None
         errors = payload.get("errors")
         body_status = _envelope_status(payload)
