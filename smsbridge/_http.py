@@ -8,6 +8,7 @@ every failure onto the error tree, and DEBUG logging that never shows credential
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -20,6 +21,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _constants as C
 from ._logging import logger
+from ._read_deadlines import ReadDeadlines
 from ._retry import RetryPolicy, parse_retry_after
 from .errors import (
     APIError,
@@ -41,6 +43,7 @@ _JSON_ENCODER = json.JSONEncoder(separators=(",", ":"))
 # Content-Type header value -> media type as aiohttp parses it (a provider sends one or two).
 _MEDIA_TYPES: dict[str, str] = {}
 _MEDIA_TYPES_LIMIT = 64
+_NO_DEADLINE = contextlib.nullcontext()
 
 
 @attrs.frozen(slots=True)
@@ -141,6 +144,13 @@ class HttpClient:
             (), None)
         self.timeouts = timeouts or Timeouts()
         self._client_timeout = self.timeouts.to_aiohttp()
+        self._read_deadlines: ReadDeadlines | None = None
+        read, connect = self.timeouts.read, self.timeouts.connect
+        if read and connect and read > connect:
+            # Far cheaper than aiohttp's per-read timers; see _read_deadlines for when it applies.
+            self._read_deadlines = ReadDeadlines(read)
+            self._client_timeout = aiohttp.ClientTimeout(
+                total=self.timeouts.total, connect=connect, sock_connect=connect)
         self.retry = retry or RetryPolicy()
         self.rate_limiter = rate_limiter
         self._error_hook = error_hook or default_error_hook(provider)
@@ -255,20 +265,22 @@ class HttpClient:
         started: float,
     ) -> Response:
         session = self._get_session()
+        deadlines = self._read_deadlines
         try:
-            async with session.request(
-                method, url, params=params, data=data, headers=headers,
-                timeout=self._client_timeout, allow_redirects=False,
-            ) as resp:
-                content = await resp.read()
-                response_headers: CIMultiDictProxy[str] = resp.headers
-                status = resp.status
-                raw_type = response_headers.get("Content-Type")
-                content_type = _MEDIA_TYPES.get(raw_type) if raw_type is not None else None
-                if content_type is None:
-                    content_type = resp.content_type
-                    if raw_type is not None and len(_MEDIA_TYPES) < _MEDIA_TYPES_LIMIT:
-                        _MEDIA_TYPES[raw_type] = content_type
+            with deadlines.attempt() if deadlines is not None else _NO_DEADLINE:
+                async with session.request(
+                    method, url, params=params, data=data, headers=headers,
+                    timeout=self._client_timeout, allow_redirects=False,
+                ) as resp:
+                    content = await resp.read()
+                    response_headers: CIMultiDictProxy[str] = resp.headers
+                    status = resp.status
+                    raw_type = response_headers.get("Content-Type")
+                    content_type = _MEDIA_TYPES.get(raw_type) if raw_type is not None else None
+                    if content_type is None:
+                        content_type = resp.content_type
+                        if raw_type is not None and len(_MEDIA_TYPES) < _MEDIA_TYPES_LIMIT:
+                            _MEDIA_TYPES[raw_type] = content_type
         except aiohttp.ConnectionTimeoutError:
             raise ConnectError(
                 f"{self.provider}: timed out connecting; the request was not sent",
