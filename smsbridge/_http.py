@@ -8,7 +8,6 @@ every failure onto the error tree, and DEBUG logging that never shows credential
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -43,11 +42,14 @@ _JSON_ENCODER = json.JSONEncoder(separators=(",", ":"))
 # Content-Type header value -> media type as aiohttp parses it (a provider sends one or two).
 _MEDIA_TYPES: dict[str, str] = {}
 _MEDIA_TYPES_LIMIT = 64
-_NO_DEADLINE = contextlib.nullcontext()
 
 
 @attrs.frozen(slots=True)
 class Timeouts:
+    """Seconds. ``connect``: to get a connection; ``read``: to wait for the answer (from the
+    start of the attempt when longer than ``connect``, else between received chunks);
+    ``total``: for one attempt, start to end."""
+
     connect: float = C.CONNECT_TIMEOUT
     read: float = C.READ_TIMEOUT
     total: float = C.TOTAL_TIMEOUT
@@ -61,7 +63,9 @@ class Timeouts:
 _UNPARSED: Any = object()
 
 
-@attrs.frozen(slots=True)
+# Treated as immutable, but not an attrs "frozen" class: one is built per request, and a frozen
+# class's __init__ costs twice as much.
+@attrs.define(slots=True)
 class Response:
     method: str
     url: str
@@ -77,17 +81,21 @@ class Response:
 
     @property
     def is_empty(self) -> bool:
-        return not self.content.strip()
+        return _blank(self.content)
 
     def json(self) -> Any:
         """The parsed body: JSON when it is JSON, else the text, else None when empty."""
         if self._parsed is _UNPARSED:
-            object.__setattr__(self, "_parsed", parse_body(self.content))
+            self._parsed = parse_body(self.content)
         return self._parsed
 
 
+def _blank(content: bytes) -> bool:
+    return not content or content.isspace()  # as ``not content.strip()``, without a copy
+
+
 def parse_body(content: bytes) -> Any:
-    if not content.strip():
+    if _blank(content):
         return None
     try:
         return json.loads(content)
@@ -266,21 +274,25 @@ class HttpClient:
     ) -> Response:
         session = self._get_session()
         deadlines = self._read_deadlines
+        task = deadlines.start() if deadlines is not None else None
         try:
-            with deadlines.attempt() if deadlines is not None else _NO_DEADLINE:
-                async with session.request(
-                    method, url, params=params, data=data, headers=headers,
-                    timeout=self._client_timeout, allow_redirects=False,
-                ) as resp:
-                    content = await resp.read()
-                    response_headers: CIMultiDictProxy[str] = resp.headers
-                    status = resp.status
-                    raw_type = response_headers.get("Content-Type")
-                    content_type = _MEDIA_TYPES.get(raw_type) if raw_type is not None else None
-                    if content_type is None:
-                        content_type = resp.content_type
-                        if raw_type is not None and len(_MEDIA_TYPES) < _MEDIA_TYPES_LIMIT:
-                            _MEDIA_TYPES[raw_type] = content_type
+            async with session.request(
+                method, url, params=params, data=data, headers=headers,
+                timeout=self._client_timeout, allow_redirects=False,
+            ) as resp:
+                content = await resp.read()
+                response_headers: CIMultiDictProxy[str] = resp.headers
+                status = resp.status
+                raw_type = response_headers.get("Content-Type")
+                content_type = _MEDIA_TYPES.get(raw_type) if raw_type is not None else None
+                if content_type is None:
+                    content_type = resp.content_type
+                    if raw_type is not None and len(_MEDIA_TYPES) < _MEDIA_TYPES_LIMIT:
+                        _MEDIA_TYPES[raw_type] = content_type
+        except asyncio.CancelledError:
+            if task is not None and deadlines is not None and deadlines.timed_out(task):
+                raise self._read_timeout() from None
+            raise
         except aiohttp.ConnectionTimeoutError:
             raise ConnectError(
                 f"{self.provider}: timed out connecting; the request was not sent",
@@ -292,11 +304,7 @@ class HttpClient:
                 provider=self.provider, retryable=True,
             ) from None
         except (aiohttp.ServerTimeoutError, TimeoutError):
-            raise RequestTimeoutError(
-                f"{self.provider}: no response within the timeout; the request may have been "
-                "processed",
-                provider=self.provider, retryable=True, may_have_been_sent=True,
-            ) from None
+            raise self._read_timeout() from None
         except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError,
                 aiohttp.ClientPayloadError, aiohttp.ClientResponseError) as exc:
             raise TransportError(
@@ -311,6 +319,9 @@ class HttpClient:
                 f"{self.provider}: HTTP client error ({type(exc).__name__})",
                 provider=self.provider, retryable=True, may_have_been_sent=True,
             ) from None
+        finally:
+            if task is not None and deadlines is not None:
+                deadlines.finish(task)
         return Response(
             method=method,
             url=url,
@@ -321,6 +332,13 @@ class HttpClient:
             request_id=_request_id(response_headers),
             elapsed=time.monotonic() - started,
             attempts=attempt,
+        )
+
+    def _read_timeout(self) -> RequestTimeoutError:
+        return RequestTimeoutError(
+            f"{self.provider}: no response within the timeout; the request may have been "
+            "processed",
+            provider=self.provider, retryable=True, may_have_been_sent=True,
         )
 
     def _observe_rate_limit(self, response: Response) -> None:

@@ -7,8 +7,8 @@ a bulk send. Here each attempt only records its deadline in a dict; one timer pe
 while requests are in flight, cancels the attempts that passed theirs, and the attempt turns
 that cancellation into a timeout.
 
-The deadline counts from the start of the attempt. :class:`~smsbridge.Timeouts` uses this only
-when ``read`` is longer than ``connect``: a connection that is slow to open is then always
+The deadline counts from the start of the attempt. ``HttpClient`` uses this only when
+``read`` is longer than ``connect``: a connection that is slow to open is then always
 reported by aiohttp's connect timeout first (surely not sent), never as a read timeout (which may
 have sent). An answer must arrive whole within ``read``; smsbridge's answers are small JSON
 bodies, for which that is what aiohttp's between-chunks timeout amounts to. A timeout fires at
@@ -18,7 +18,6 @@ most ``tick`` late.
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
 from typing import Any
 
 # A timeout fires at most this share of ``read`` late (and at most MAX_TICK seconds).
@@ -28,26 +27,44 @@ _MAX_TICK = 1.0
 
 
 class ReadDeadlines:
-    """``with deadlines.attempt():`` around one request; raises TimeoutError once it is late."""
+    """Around one request: ``task = deadlines.start()``; in its ``CancelledError`` handler,
+    ``deadlines.timed_out(task)`` says whether to raise a timeout instead; in ``finally``,
+    ``deadlines.finish(task)``."""
 
     def __init__(self, read: float) -> None:
         self.read = read
         self.tick = min(max(read * _TICK_SHARE, _MIN_TICK), _MAX_TICK)
-        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        # task -> (deadline, how many cancellations it had pending when its attempt started)
+        self._deadlines: dict[asyncio.Task[Any], tuple[float, int]] = {}
         self._expired: set[asyncio.Task[Any]] = set()
         self._sweep_handle: asyncio.TimerHandle | None = None
         self._sweep_loop: asyncio.AbstractEventLoop | None = None
 
-    def attempt(self) -> _Attempt:
+    def start(self) -> asyncio.Task[Any]:
         task = asyncio.current_task()
         if task is None:
             raise RuntimeError("a request must run in an asyncio task")
         loop = task.get_loop()
-        self._deadlines[task] = loop.time() + self.read
+        self._deadlines[task] = (loop.time() + self.read, task.cancelling())
         if self._sweep_handle is None or self._sweep_loop is not loop:
             self._sweep_loop = loop
             self._sweep_handle = loop.call_later(self.tick, self._sweep, loop)
-        return _Attempt(self, task)
+        return task
+
+    def timed_out(self, task: asyncio.Task[Any]) -> bool:
+        """For a CancelledError in ``task``'s attempt: True when only this timeout cancelled
+        it (the cancellation is then withdrawn); any other cancellation stands."""
+        if task not in self._expired:
+            return False
+        self._expired.discard(task)
+        _, cancelling = self._deadlines[task]
+        return task.uncancel() <= cancelling
+
+    def finish(self, task: asyncio.Task[Any]) -> None:
+        self._deadlines.pop(task, None)
+        if task in self._expired:  # cancelled, but the attempt ended another way: withdraw it
+            self._expired.discard(task)
+            task.uncancel()
 
     @property
     def in_flight(self) -> int:
@@ -57,7 +74,7 @@ class ReadDeadlines:
         if loop is not self._sweep_loop:
             return  # superseded by a sweep on the loop the client runs on now
         now = loop.time()
-        for task, deadline in list(self._deadlines.items()):
+        for task, (deadline, _) in list(self._deadlines.items()):
             if task.done() or task.get_loop() is not loop:
                 self._deadlines.pop(task)  # left behind when an earlier loop was closed
                 self._expired.discard(task)
@@ -66,34 +83,3 @@ class ReadDeadlines:
                 task.cancel()
         self._sweep_handle = (
             loop.call_later(self.tick, self._sweep, loop) if self._deadlines else None)
-
-    def _leave(self, task: asyncio.Task[Any], cancelling: int, cancelled: bool) -> bool:
-        """Forget ``task``'s deadline; True when its cancellation was this timeout's alone."""
-        self._deadlines.pop(task, None)
-        if task not in self._expired:
-            return False
-        self._expired.discard(task)
-        # Our cancel was delivered (or is pending): withdraw it. Any other cancel stands.
-        return task.uncancel() <= cancelling and cancelled
-
-
-class _Attempt:
-    __slots__ = ("_cancelling", "_owner", "_task")
-
-    def __init__(self, owner: ReadDeadlines, task: asyncio.Task[Any]) -> None:
-        self._owner = owner
-        self._task = task
-        self._cancelling = task.cancelling()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        cancelled = exc_type is not None and issubclass(exc_type, asyncio.CancelledError)
-        if self._owner._leave(self._task, self._cancelling, cancelled):
-            raise TimeoutError(f"no answer within {self._owner.read:g}s") from None
