@@ -30,7 +30,7 @@ from ._wire import PROVIDER, error_hook
 from .leads import Leads
 from .models import delivery_status
 from .schedules import Schedules
-from .text_messages import ROOT, TextMessages
+from .text_messages import PATH, ROOT, TextMessages
 
 _SUBDOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _REGION = re.compile(r"[A-Za-z]{2}")
@@ -42,7 +42,7 @@ SEND_OPTIONS = frozenset(
 URL_PARAMS = frozenset({"base_url", "default_region", "delivery_webhook_url"})
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class _Sent:
     """The fields of a sent :class:`TextMessage` a receipt reads, parsed exactly as TextMessage
     parses them. A send does not parse the other dozen (dates included) only to drop them."""
@@ -174,15 +174,15 @@ class TrackDriveProvider(BaseProvider):
         if message.attachments:
             raise AttachmentError("TrackDrive text messages cannot carry attachments")
         options = message.options
-        if options.keys() - SEND_OPTIONS:
+        if options and options.keys() - SEND_OPTIONS:
             raise InvalidMessage(
                 f"unknown TrackDrive option(s) {', '.join(sorted(options.keys() - SEND_OPTIONS))}"
                 f"; known: {', '.join(sorted(SEND_OPTIONS))}"
             )
-        response = await self.text_messages._post(
-            message.body, to=recipient.phone, from_=message.sender, **options
-        )
-        record = self.text_messages._record(response, _Sent, ROOT)
+        texts = self.text_messages
+        payload = texts.payload(message.body, to=recipient.phone, from_=message.sender, **options)
+        response = await self._http.request("POST", PATH, json_body=payload)
+        record = texts._record(response, _Sent, ROOT)
         status = delivery_status(record.status) if record.status else DeliveryStatus.ACCEPTED
         message_id = str(record.id) if record.id is not None else record.message_uuid
         return Receipt(

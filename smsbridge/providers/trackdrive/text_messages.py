@@ -12,7 +12,7 @@ from typing import Any
 from ..._http import HttpClient, Response
 from ...errors import InvalidMessage, ValidationError
 from ._resource import Resource
-from ._wire import body, flag, optional_id
+from ._wire import flag, optional_id
 from .models import TextMessage
 
 PATH = "/text_messages"
@@ -68,12 +68,9 @@ class TextMessages(Resource):
 
     async def _create(self, message: str, **params: Any) -> tuple[TextMessage, Response]:
         """:meth:`create`, also returning the HTTP response (for the receipt's request id)."""
-        response = await self._post(message, **params)
+        payload = self.payload(message, **params)
+        response = await self._http.request("POST", PATH, json_body=payload)
         return self._record(response, TextMessage, ROOT), response
-
-    async def _post(self, message: str, **params: Any) -> Response:
-        """The validated ``POST /text_messages``; the caller parses the answer."""
-        return await self._http.request("POST", PATH, json_body=self.payload(message, **params))
 
     def payload(
         self,
@@ -99,17 +96,21 @@ class TextMessages(Resource):
                 "pass to= (the recipient, E.164) or lead_id= (TrackDrive then texts the lead's "
                 "phone number)"
             )
-        return body(
-            {
-                "message": message,
-                "to": self._phone(to, "to"),
-                "from": self._phone(from_, "from"),
-                "lead_id": lead_id,
-                "delivery_webhook_url": _webhook_url(delivery_webhook_url)
-                or self._default_webhook_url,
-                "manual": flag(manual, "manual"),
-                "number_id": optional_id(number_id, "number_id"),
-                "schedule_id": optional_id(schedule_id, "schedule_id"),
-                "offer_id": optional_id(offer_id, "offer_id"),
-            }
-        )
+        # Built field by field (a send's usual body has two): None values are left out.
+        fields: dict[str, Any] = {"message": message}
+        if to is not None:
+            fields["to"] = self._phone(to, "to")
+        if from_ is not None:
+            fields["from"] = self._phone(from_, "from")
+        if lead_id is not None:
+            fields["lead_id"] = lead_id
+        webhook = _webhook_url(delivery_webhook_url) or self._default_webhook_url
+        if webhook is not None:
+            fields["delivery_webhook_url"] = webhook
+        if manual is not None:
+            fields["manual"] = flag(manual, "manual")
+        for name, value in (("number_id", number_id), ("schedule_id", schedule_id),
+                            ("offer_id", offer_id)):
+            if value is not None:
+                fields[name] = optional_id(value, name)
+        return fields
