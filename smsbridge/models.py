@@ -23,10 +23,9 @@ class _TolerantEnum(enum.StrEnum):
     def parse(cls, raw: object) -> Any:
         if isinstance(raw, cls):
             return raw
-        try:
-            return cls(str(raw).strip().lower())
-        except ValueError:
-            return cls["UNKNOWN"]
+        # The lookup cls(value) does first, without its slow path for unknown values.
+        member = cls._value2member_map_.get(str(raw).strip().lower())
+        return member if member is not None else cls["UNKNOWN"]
 
     def __str__(self) -> str:
         return str(self.value)

@@ -39,7 +39,7 @@ _NO_CREDENTIALS: Mapping[str, str | None] = {
 _SIZE_CACHE_LIMIT = 4096
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)  # one per send: not "frozen", whose __init__ costs twice as much
 class Outgoing:
     """A validated send: where it goes and the exact JSON body."""
 
@@ -118,7 +118,7 @@ class Messages(Resource):
     ) -> Outgoing:
         """Validate everything and build the request; raises before anything is sent."""
         options = message.options
-        unknown = set(options) - KNOWN_OPTIONS
+        unknown = options.keys() - KNOWN_OPTIONS if options else None
         if unknown:
             raise InvalidMessage(
                 f"unknown TextUs option(s) {sorted(unknown)}; known: {sorted(KNOWN_OPTIONS)} "

@@ -14,6 +14,7 @@ from typing import Any, Self
 import aiohttp
 
 from ... import _constants as C
+from ..._convert import is_object
 from ..._http import HttpClient, Response, Timeouts
 from ..._logging import logger
 from ..._retry import RetryPolicy
@@ -165,7 +166,7 @@ def _receipt(outgoing: Outgoing, response: Response) -> Receipt:
     """The receipt of a single send. Only ``id`` and the state are read (not a full parse)."""
     body = response.json()
     to = outgoing.to[0]
-    if not isinstance(body, Mapping):
+    if not is_object(body):
         if body is not None:
             logger.warning(
                 "%s: %s %d body is not JSON; the message was accepted but its id is unknown",
