@@ -17,6 +17,7 @@ from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import Any, Protocol
 
 from . import _constants as C
+from ._channel import Channel
 from ._journal_job import ClaimEntry, JobSession, Prior
 from ._logging import logger
 from ._outcomes import failure_outcomes, success_outcomes, unknown_outcomes
@@ -81,8 +82,7 @@ class JobRun:
         self._batcher = (
             Batcher(batch_size, batch_size * C.DISPATCHER_BATCH_BUFFER) if batch_size else None
         )
-        self._queue: asyncio.Queue[Any] = asyncio.Queue(
-            max(concurrency * C.DISPATCHER_QUEUE_PER_WORKER, 2))
+        self._queue: Channel[Any] = Channel(max(concurrency * C.DISPATCHER_QUEUE_PER_WORKER, 2))
         self._busy = [False] * concurrency
         self._pending_lookup: list[Item] = []
         self._source_chunk: list[Any] = []
@@ -317,7 +317,8 @@ class JobRun:
                     if delay > 0:
                         await asyncio.sleep(delay)
                     continue
-                self._finish(claimed, outcomes, attempts - recorded)
+                if session is not None:
+                    self._finish(claimed, outcomes, attempts - recorded)
                 finished = True
                 self._busy[w] = False
                 for item, outcome in zip(claimed, outcomes, strict=True):

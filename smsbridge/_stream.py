@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ._channel import Channel
 from ._closing import AsyncClosing
 from ._report import Progress, Tally
 from .models import Outcome
@@ -47,13 +47,9 @@ class OutcomeStream(AsyncClosing):
     UNKNOWN after the grace period) and the journal stays consistent.
     """
 
-    # A deque and two kinds of waiter instead of asyncio.Queue + Semaphore: every outcome goes
-    # through here, and those cost about four times the Python calls per outcome.
     def __init__(self, concurrency: int) -> None:
-        self._outcomes: deque[Any] = deque()
-        self._capacity = max(2 * concurrency, 16)  # unread outcomes before the workers wait
-        self._reader: asyncio.Future[None] | None = None  # the consumer, waiting for one
-        self._writers: deque[asyncio.Future[None]] = deque()  # workers waiting for room
+        # Unread outcomes held before the workers wait for the consumer.
+        self._outcomes: Channel[Any] = Channel(max(2 * concurrency, 16))
         self._task: asyncio.Task[None] | None = None
         self._start: Callable[[OutcomeStream], Awaitable[None]] | None = None
         self.job_id: str | None = None
@@ -64,22 +60,10 @@ class OutcomeStream(AsyncClosing):
         return self.tally.snapshot() if self.tally is not None else None
 
     async def put(self, index: int, outcome: Outcome) -> None:
-        while len(self._outcomes) >= self._capacity:
-            room = asyncio.get_running_loop().create_future()
-            self._writers.append(room)
-            await room
-        self._push(outcome)
+        await self._outcomes.put(outcome)
 
     def put_nowait(self, index: int, outcome: Outcome) -> None:
-        self._push(outcome)  # only while stopping: bounded by the workers
-
-    def _push(self, item: Any) -> None:
-        self._outcomes.append(item)
-        reader = self._reader
-        if reader is not None:
-            self._reader = None
-            if not reader.done():
-                reader.set_result(None)
+        self._outcomes.put_nowait(outcome)  # only while stopping: bounded by the workers
 
     def __aiter__(self) -> OutcomeStream:
         return self
@@ -87,26 +71,16 @@ class OutcomeStream(AsyncClosing):
     async def __anext__(self) -> Outcome:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="smsbridge-job")
-        outcomes = self._outcomes
-        while not outcomes:
-            self._reader = asyncio.get_running_loop().create_future()
-            try:
-                await self._reader
-            except asyncio.CancelledError:
-                self._reader = None
-                await self.aclose()
-                raise
-        item = outcomes[0]
-        if item is _END:  # left in place: later calls end too
+        try:
+            item = await self._outcomes.get()
+        except asyncio.CancelledError:
+            await self.aclose()
+            raise
+        if item is _END:
+            self._outcomes.put_nowait(_END)  # later calls end too
             if self._task.done() and not self._task.cancelled() and self._task.exception():
                 raise self._task.exception()  # type: ignore[misc]
             raise StopAsyncIteration
-        outcomes.popleft()
-        while self._writers:  # room for one more: wake the longest-waiting worker
-            writer = self._writers.popleft()
-            if not writer.done():
-                writer.set_result(None)
-                break
         return item  # type: ignore[no-any-return]
 
     async def _run(self) -> None:
@@ -114,7 +88,7 @@ class OutcomeStream(AsyncClosing):
         try:
             await self._start(self)
         finally:
-            self._push(_END)
+            self._outcomes.put_nowait(_END)
 
     async def aclose(self) -> None:
         """Stop the job: no new sends; in-flight ones finish or become UNKNOWN."""

@@ -92,6 +92,8 @@ class Attachment:
 
 
 def _to_recipients(value: object) -> tuple[Recipient, ...]:
+    if type(value) is tuple and all(type(item) is Recipient for item in value):
+        return value  # already what this builds (the dispatcher's messages, one per recipient)
     if isinstance(value, str | Recipient):
         value = (value,)
     if not isinstance(value, Iterable):
