@@ -161,7 +161,9 @@ class JobSession:
         row = (outcome.status.value, outcome.reason, outcome.error, outcome.provider,
                _message_id(outcome), attempts, outcome.batch_id, time.time(), self.job_id, key,
                self.run_id)
-        self._writer.submit(_write_done, [row], wait=False)
+        # Independent: its claim committed turns ago, and no other write of this run touches
+        # the row after its final state.
+        self._writer.submit(_write_done, [row], wait=False, independent=True)
 
     def _submit(self, write: Callable[[sqlite3.Connection, float], Any]) -> None:
         self._writer.submit(each, [write], wait=False)

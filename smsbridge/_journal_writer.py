@@ -35,6 +35,12 @@ from .errors import JournalError
 # become one ``executemany`` in one transaction.
 Write = Callable[[sqlite3.Connection, float, list[Any]], list[Any] | None]
 _Op = tuple[Write, list[Any], "asyncio.Future[Any] | None"]
+# Writes of the same function are merged only when adjacent, so that every write sees the rows
+# as the writes queued before it left them. A write submitted ``independent`` touches no row any
+# other write of its turn touches (a final state follows its claim, committed turns before): it
+# is applied at the start of the transaction, merged with the other such writes of its function.
+# Without this, one worker's final state and its next claim alternate in the queue, and every
+# turn costs an ``executemany`` per row instead of one per function.
 _Done = list[tuple["asyncio.Future[Any]", Any, BaseException | None]]
 
 _DEFAULT_AUTOCHECKPOINT = 1000  # SQLite's default, in pages
@@ -58,6 +64,7 @@ class GroupWriter:
         self._path = path
         self._busy_timeout = busy_timeout
         self._pending: list[_Op] = []
+        self._independent: list[_Op] = []
         self._checkpoint: asyncio.Future[None] | None = None
         self._next_checkpoint = time.monotonic() + C.JOURNAL_CHECKPOINT_INTERVAL
         self.error: JournalError | None = None
@@ -65,21 +72,24 @@ class GroupWriter:
         with lock:
             connection.execute("PRAGMA wal_autocheckpoint = 0")
 
-    def submit(self, write: Write, rows: list[Any], *, wait: bool) -> asyncio.Future[Any] | None:
+    def submit(
+        self, write: Write, rows: list[Any], *, wait: bool, independent: bool = False
+    ) -> asyncio.Future[Any] | None:
         """Queue ``write(connection, now, rows)``; with ``wait`` a future resolves, once it
         committed, to the results for these rows. Call from the event loop's thread."""
         if self.error is not None:
             raise self.error
         future = self._loop.create_future() if wait else None
-        if not self._pending:
+        if not self._pending and not self._independent:
             self._loop.call_soon(self._flush)
-        self._pending.append((write, rows, future))
+        (self._independent if independent else self._pending).append((write, rows, future))
         return future
 
     def _flush(self) -> None:
         if self._checkpoint is not None:
             return  # writes wait for the checkpoint; its end flushes them
-        batch, self._pending = self._pending, []
+        independent = sorted(self._independent, key=lambda op: id(op[0]))  # stable: by function
+        batch, self._pending, self._independent = independent + self._pending, [], []
         if not batch:
             return
         _resolve(self._apply(batch))
@@ -118,7 +128,7 @@ class GroupWriter:
                 while start < len(batch):
                     write = batch[start][0]
                     end = start + 1
-                    while end < len(batch) and batch[end][0] is write:
+                    while end < len(batch) and batch[end][0] == write:  # bound methods: ==, not is
                         end += 1
                     group = batch[start:end]
                     rows = [row for _w, op_rows, _f in group for row in op_rows]
