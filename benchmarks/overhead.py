@@ -45,12 +45,12 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
       "smsbridge/models.py", "/models.py")),
     ("provider request/receipt", ("smsbridge/providers/",)),
     ("HTTP pipeline (_http, rate limit, retry)",
-     ("smsbridge/_http.py", "smsbridge/ratelimit.py", "smsbridge/_retry.py",
-      "smsbridge/errors.py", "/aiolimiter/")),
+     ("smsbridge/_http.py", "smsbridge/_read_deadlines.py", "smsbridge/ratelimit.py",
+      "smsbridge/_retry.py", "smsbridge/errors.py", "/aiolimiter/")),
     ("dispatcher (job engine, render, report)",
      ("smsbridge/dispatcher.py", "smsbridge/_job.py", "smsbridge/_render.py",
       "smsbridge/_report.py", "smsbridge/_outcomes.py", "smsbridge/_throttle.py",
-      "smsbridge/failover.py")),
+      "smsbridge/_stream.py", "smsbridge/_channel.py", "smsbridge/failover.py")),
     ("fake provider (test kit)", ("smsbridge/testing",)),
     ("logging", ("/logging/", "smsbridge/_logging.py")),
     ("aiohttp / yarl / multidict", ("/aiohttp/", "/yarl/", "/multidict/")),
@@ -248,6 +248,7 @@ def micro_timings(samples: int = 5_000) -> list[dict[str, Any]]:
     from smsbridge.models import DeliveryStatus
     from smsbridge.providers.textus.models import Message as TextUsMessage
     from smsbridge.providers.trackdrive.models import TextMessage
+    from smsbridge.providers.trackdrive.provider import _Sent
 
     from .throughput import make_provider
 
@@ -298,8 +299,10 @@ def micro_timings(samples: int = 5_000) -> list[dict[str, Any]]:
         ("json.dumps(request payload) [raw does it too]",
          best(lambda: json.dumps(payload, separators=(",", ":")))),
         ("json.loads(TextUs response) [raw does it too]", best(lambda: json.loads(textus_body))),
-        ("trackdrive: error hook + envelope -> TextMessage",
+        ("trackdrive: error hook + envelope -> TextMessage (create())",
          best(lambda: (hook(response), record(response, TextMessage, "text_message")))),
+        ("trackdrive: error hook + envelope -> receipt fields (send())",
+         best(lambda: (hook(response), record(response, _Sent, "text_message")))),
         ("textus: from_json(Message, parsed response)",
          best(lambda: from_json(TextUsMessage, textus_parsed))),
         ("Receipt(...)", best(lambda: Receipt(provider="trackdrive", message_id="1",
