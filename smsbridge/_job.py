@@ -285,7 +285,8 @@ class JobRun:
         raced: list[tuple[Item, Outcome]] = []
         try:
             while True:
-                await self._throttle.acquire()
+                if not self._throttle.idle:
+                    await self._throttle.acquire()
                 self._busy[w] = True
                 if session is not None and not claim_sent:
                     claim_sent = True
@@ -329,7 +330,8 @@ class JobRun:
                 await self._emit(item.index, outcome)
         finally:
             self._busy[w] = False
-            self._throttle.release()
+            if not self._throttle.idle:
+                self._throttle.release()
             if session is not None and claim_sent and not finished:
                 with contextlib.suppress(JournalError):
                     for item in claimed:

@@ -31,6 +31,9 @@ class Throttle:
         self.limiter = limiter  # applied by the dispatcher
         self.shared = shared  # the provider's own, applied by the provider
         self._paused_until = 0.0
+        # Nothing to wait for or take (no limiter, never paused): a worker then skips
+        # acquire()/release() altogether, the common case of an unlimited provider.
+        self.idle = limiter is None and shared is None
 
     async def acquire(self) -> None:
         if self.limiter is not None:
@@ -52,6 +55,7 @@ class Throttle:
             RateLimiter.release_reservation()
 
     def pause(self, seconds: float) -> None:
+        self.idle = False
         for limiter in (self.limiter, self.shared):
             if limiter is not None:
                 limiter.pause(seconds)
