@@ -343,6 +343,8 @@ class JobRun:
         """Commit the in-flight marks; split off recipients another run holds or finished."""
         priors = await session.claim(
             [ClaimEntry(i.key, i.index, i.recipient.variables) for i in items])
+        if all(p is None for p in priors):
+            return items, []  # the usual case: every recipient was free
         claimed = [i for i, p in zip(items, priors, strict=True) if p is None]
         raced = [(i, self._from_prior(i, p))
                  for i, p in zip(items, priors, strict=True) if p is not None]
