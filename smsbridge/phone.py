@@ -115,11 +115,12 @@ def _normalize(number: str, region: str) -> str:
 
 def normalize(number: str, region: str | None = None) -> str:
     """Return ``number`` in E.164 form or raise :class:`InvalidPhoneNumber`."""
-    if not isinstance(number, str) or not number.strip():
+    stripped = number.strip() if isinstance(number, str) else ""
+    if not stripped:
         raise InvalidPhoneNumber(
             "a phone number is required (got an empty value)", reason="empty"
         )
-    return _normalize(number.strip(), _default_region if region is None else region.upper())
+    return _normalize(stripped, _default_region if region is None else region.upper())
 
 
 def is_valid(number: str, region: str | None = None) -> bool:
