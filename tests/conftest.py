@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aioresponses.core as _aioresponses_core
-from aiohttp import ClientResponse
+import pytest
+from aiohttp import ClientResponse, web
 from yarl import URL
 
 
@@ -24,3 +27,28 @@ class _CompatClientResponse(ClientResponse):
 
 if "stream_writer" in inspect.signature(ClientResponse.__init__).parameters:
     _aioresponses_core.ClientResponse = _CompatClientResponse  # type: ignore[misc]
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@contextlib.asynccontextmanager
+async def _serve(handle: Handler) -> AsyncIterator[str]:
+    """An aiohttp server on 127.0.0.1 (port 0) sending every request to ``handle``; its URL."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+def serve() -> Callable[[Handler], contextlib.AbstractAsyncContextManager[str]]:
+    """``async with serve(handler) as url:`` — a real local server for pipeline tests."""
+    return _serve

@@ -98,17 +98,11 @@ class Silent:
 
 
 @pytest.fixture
-async def silent() -> AsyncIterator[Silent]:
+async def silent(serve) -> AsyncIterator[Silent]:
     srv = Silent()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", srv.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    srv.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    yield srv
-    await runner.cleanup()
+    async with serve(srv.handle) as url:
+        srv.url = url
+        yield srv
 
 
 @pytest.fixture
