@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from ._channel import Channel
@@ -59,8 +59,8 @@ class OutcomeStream(AsyncClosing):
     def progress(self) -> Progress | None:
         return self.tally.snapshot() if self.tally is not None else None
 
-    async def put(self, index: int, outcome: Outcome) -> None:
-        await self._outcomes.put(outcome)
+    def put(self, index: int, outcome: Outcome) -> Coroutine[Any, Any, None]:
+        return self._outcomes.put(outcome)  # awaited by the caller: no frame of our own
 
     def put_nowait(self, index: int, outcome: Outcome) -> None:
         self._outcomes.put_nowait(outcome)  # only while stopping: bounded by the workers
