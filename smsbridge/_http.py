@@ -343,10 +343,10 @@ class HttpClient:
 
     def _observe_rate_limit(self, response: Response) -> None:
         headers = response.headers
-        raw = (headers.get("X-RateLimit-Remaining"), headers.get("X-RateLimit-Reset"),
-               headers.get("X-RateLimit-Limit"))
-        if raw[0] is None:
+        remaining = headers.get("X-RateLimit-Remaining")
+        if remaining is None:
             return
+        raw = (remaining, headers.get("X-RateLimit-Reset"), headers.get("X-RateLimit-Limit"))
         # Consecutive responses mostly repeat the same figures: parse them only when they change.
         seen, state = self._rate_limit_parsed
         if raw != seen:
