@@ -137,13 +137,7 @@ class Inbox:
 
 
 @pytest.fixture
-async def inbox() -> AsyncIterator[Inbox]:
+async def inbox(serve: Any) -> AsyncIterator[Inbox]:
     box = Inbox()
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", box.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    box.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    yield box
-    await runner.cleanup()
+    async with serve(box.handle) as box.url:
+        yield box
