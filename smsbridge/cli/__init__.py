@@ -7,10 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# The packages the ``cli`` extra installs; without them the command says how to get them.
+_CLI_EXTRA = frozenset({"click", "rich"})
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (``smsbridge = smsbridge.cli:main``)."""
-    from ._app import main as _main
+    try:
+        from ._app import main as _main
+    except ImportError as exc:
+        if exc.name not in _CLI_EXTRA:
+            raise
+        raise SystemExit(
+            f"smsbridge's command line needs the 'cli' extra ({exc.name} is not installed):\n"
+            "    pip install 'smsbridge[cli]'"
+        ) from None
 
     _main(argv)
 
