@@ -9,7 +9,7 @@ import phonenumbers
 from phonenumbers.phonemetadata import PhoneMetadata
 
 from ._constants import DEFAULT_REGION, PHONE_CACHE_SIZE
-from .errors import InvalidPhoneNumber
+from .errors import ConfigurationError, InvalidPhoneNumber
 
 _default_region = DEFAULT_REGION
 _PHONE_PATTERN = re.compile(r"\+?\d[\d\-\s().]{6,}\d")
@@ -25,10 +25,19 @@ _NUMBER_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_n
                  "uan", "voicemail", "fixed_line", "mobile")
 
 
+def check_region(region: str) -> str:
+    """``region`` as an upper-case ISO 3166 code phonenumbers knows, or ConfigurationError."""
+    code = region.strip().upper() if isinstance(region, str) else ""
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigurationError(
+            f"unknown region {region!r}; use a two-letter country code such as US, CA or GB")
+    return code
+
+
 def set_default_region(region: str | None) -> None:
     """Set the region used for numbers written without a country code ("(303) 555-1234")."""
     global _default_region
-    _default_region = region.upper() if region else ""
+    _default_region = check_region(region) if region else ""
 
 
 def get_default_region() -> str:

@@ -13,7 +13,7 @@ from ..phone import mask, set_default_region
 from ..protocol import MessagingProvider
 from ..providers.trackdrive import TrackDriveProvider
 from ..providers.trackdrive.models import Call, Schedule
-from ._common import open_provider, parse_key_values, run, url_option
+from ._common import open_provider, parse_key_values, region_callback, run, url_option
 from ._errors import EXIT_OK, redactor
 from ._render import make_consoles
 
@@ -31,7 +31,8 @@ from ._render import make_consoles
     metavar="KEY=VALUE",
     help="Provider option, repeatable (e.g. lead_id=11000635, saved_reply=/saved_replies/x).",
 )
-@click.option("--region", metavar="CC", help="Region for numbers without a country code (US).")
+@click.option("--region", metavar="CC", callback=region_callback,
+              help="Region for numbers without a country code (US).")
 @url_option
 def send(
     to: str,
@@ -44,6 +45,8 @@ def send(
     url: str | None,
 ) -> int:
     """Send one SMS and print the provider's receipt."""
+    if not body.strip() and not media_url and not options:
+        raise click.BadParameter("the message body is empty", param_hint="--body")
     if bool(media_url) != bool(media_type):
         raise click.UsageError("--media-url and --media-type go together")
     if region:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import ConfigurationError
+from ..phone import check_region
 from ..protocol import MessagingProvider
 from ..registry import ENV_VAR, connect
 from ._errors import redactor
@@ -70,3 +71,13 @@ def parse_key_values(pairs: Iterable[str], option: str) -> dict[str, Any]:
             out[key.strip()] = value
     return out
 
+
+
+def region_callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """``--region``: refuse a code phonenumbers doesn't know before anything runs."""
+    if value is None:
+        return None
+    try:
+        return check_region(value)
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc)) from None

@@ -5,20 +5,26 @@ the first of ``phone``, ``phone_number``, ``to``, ``number``, ``mobile``, ``cell
 case-insensitively); the other columns are template variables (``{name}`` in the body), and
 ``variables=`` keeps only the ones a body uses.
 The delimiter (comma, semicolon, tab or pipe) is detected from the first lines, and a UTF-8 byte
-order mark (Excel) is ignored. Bad structure is reported as a :class:`ValidationError` naming the
+order mark (Excel) is ignored; ``encoding`` names another encoding (``--encoding cp1252`` for a
+file Excel saved as "CSV" on Windows). Rows whose number is invalid go to ``rejects`` with their
+line number (they still reach the dispatcher, which reports them SKIPPED ``invalid_number``).
+Bad structure is reported as a :class:`ValidationError` naming the
 file and line before anything is sent: :meth:`CsvRecipients.count` reads the file once up front.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import sys
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import IO
 
-from ..errors import ValidationError
+from ..errors import InvalidPhoneNumber, ValidationError
 from ..models import Recipient
+from ..phone import normalize
+from ._rejects import Rejects
 
 PHONE_COLUMN_CANDIDATES = ("phone", "phone_number", "to", "number", "mobile", "cell")
 _SNIFF_BYTES = 16 * 1024
@@ -36,17 +42,20 @@ class CsvRecipients:
         phone_column: str | None = None,
         encoding: str = "utf-8-sig",
         variables: Collection[str] | None = None,
+        region: str | None = None,
     ) -> None:
         self.path = str(path)
-        self.encoding = encoding
+        self.encoding = _known_encoding(encoding)
+        self.region = region
+        self.rejects: Rejects | None = None
         self._stdin: _Buffered | None = None
         with self._open() as handle:
             try:
                 sample = handle.read(_SNIFF_BYTES)
             except UnicodeDecodeError as exc:
-                raise ValidationError(
-                    f"{self.name}: {_short(exc)} near the start; save the file as UTF-8 CSV"
-                ) from None
+                line = _first_undecodable_line(self.path, self.encoding)
+                where = f"{self.name} line {line}" if line else f"{self.name} (near the start)"
+                raise ValidationError(f"{where}: {_short(exc)}; {_ENCODING_HINT}") from None
         self.dialect = _sniff(sample)
         header = next(csv.reader(sample.splitlines(), self.dialect), None)
         if not header or not any(name.strip() for name in header):
@@ -57,6 +66,10 @@ class CsvRecipients:
         self.columns = [name.strip() for name in header]
         self.phone_index = _phone_index(self.columns, phone_column, self.name)
         self.phone_column = self.columns[self.phone_index]
+        self.use_variables(variables)
+
+    def use_variables(self, variables: Collection[str] | None) -> None:
+        """Keep only these columns as template variables (None: every column but the phone)."""
         # Only the columns the body uses travel with each recipient (and into the journal).
         self.variable_columns = [
             (i, name) for i, name in enumerate(self.columns)
@@ -89,19 +102,20 @@ class CsvRecipients:
             rows += 1
         return rows
 
-    def _rows(self) -> Iterator[list[str]]:
+    def _rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(line number of the row's end, cells) for each non-blank data row."""
         with self._open() as handle:
             reader = csv.reader(handle, self.dialect)
             try:
                 next(reader, None)  # header
                 for row in reader:
                     if row and any(cell.strip() for cell in row):
-                        yield row
+                        yield reader.line_num, row
             except UnicodeDecodeError as exc:
                 # text is decoded in chunks: find the exact line in a binary re-read
                 line = _first_undecodable_line(self.path, self.encoding) or reader.line_num
                 raise ValidationError(
-                    f"{self.name} line {line}: {_short(exc)}; save the file as UTF-8 CSV"
+                    f"{self.name} line {line}: {_short(exc)}; {_ENCODING_HINT}"
                 ) from None
             except csv.Error as exc:
                 raise ValidationError(
@@ -111,9 +125,15 @@ class CsvRecipients:
     def __iter__(self) -> Iterator[Recipient]:
         phone_index = self.phone_index
         variables = self.variable_columns
-        for row in self._rows():
+        rejects = self.rejects
+        for line, row in self._rows():
             width = len(row)
             phone = row[phone_index].strip() if phone_index < width else ""
+            if rejects is not None:
+                try:
+                    normalize(phone, self.region)
+                except InvalidPhoneNumber as exc:
+                    rejects.add(line, row, "invalid phone number", str(exc))
             yield Recipient(
                 phone, {name: (row[i] if i < width else "") for i, name in variables}
             )
@@ -153,6 +173,20 @@ class _Buffered:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+_ENCODING_HINT = ("save the file as UTF-8 CSV, or name its encoding with --encoding (a file "
+                  "Excel saved as CSV on Windows: --encoding cp1252)")
+
+
+def _known_encoding(encoding: str) -> str:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ValidationError(
+            f"unknown encoding {encoding!r}; use a Python codec name such as utf-8, cp1252 or "
+            "latin-1") from None
+    return encoding
 
 
 def _sniff(sample: str) -> type[csv.Dialect]:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from ..errors import (
     ConfigurationError,
     DeliveryUnknownError,
+    JournalError,
     SmsBridgeError,
     ValidationError,
 )
@@ -22,7 +23,7 @@ from ..registry import ENV_VAR, ConnectionURL
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a recipient failed or is unknown, or an API / transport error
-EXIT_USAGE = 2  # bad arguments, bad input file, missing or malformed configuration
+EXIT_USAGE = 2  # bad arguments, bad input file, missing or malformed configuration or journal
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), after the summary was printed
 
 PROG = "smsbridge"
@@ -89,8 +90,9 @@ def print_error(message: str, *, hint: str | None = None) -> None:
 
 
 def exit_code_for(error: BaseException) -> int:
-    """Configuration and input problems are usage errors (2); anything the provider did is 1."""
-    if isinstance(error, ConfigurationError | ValidationError):
+    """Configuration, input and journal problems are usage errors (2); anything the provider
+    did is 1."""
+    if isinstance(error, ConfigurationError | ValidationError | JournalError):
         return EXIT_USAGE
     return EXIT_FAILED
 

@@ -25,10 +25,11 @@ from ..journal import Journal
 from ..models import Attachment, Outcome
 from ..protocol import MessagingProvider
 from ..ratelimit import RateLimiter
-from ._common import open_provider, parse_key_values, run, url_option
+from ._common import open_provider, parse_key_values, region_callback, run, url_option
 from ._csv import CsvRecipients
 from ._errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from ._interrupt import run_interruptible
+from ._rejects import Rejects
 from ._render import JobProgress, JobSummary, make_consoles, print_summary
 from ._report_cmd import job_line, open_journal
 from ._sources import cli_job_id, recall, remember
@@ -112,7 +113,17 @@ def open_job_provider(url: str | None, rate: float | None, console: Console) -> 
     help="Native multi-recipient sends of N (TextUs; no per-recipient message ids).",
 )
 @click.option("--phone-column", metavar="NAME", help="CSV column with the numbers (auto: phone).")
-@click.option("--region", metavar="CC", help="Region for numbers without a country code (US).")
+@click.option(
+    "--encoding", default="utf-8-sig", show_default="UTF-8, with or without a BOM",
+    help="The CSV's text encoding, e.g. cp1252 for a file Excel saved as CSV on Windows.",
+)
+@click.option(
+    "--rejects", "rejects_path", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+    help="Write the rows that cannot be sent (invalid numbers) to FILE: their columns, line "
+    "number and reason.",
+)
+@click.option("--region", metavar="CC", callback=region_callback,
+              help="Region for numbers without a country code (US).")
 @click.option(
     "--job-id", metavar="ID", help="Job name in the journal (default: from message and file)."
 )
@@ -128,6 +139,8 @@ def bulk(
     dry_run: bool,
     batch_size: int | None,
     phone_column: str | None,
+    encoding: str,
+    rejects_path: str | None,
     region: str | None,
     job_id: str | None,
     concurrency: int,
@@ -147,9 +160,14 @@ def bulk(
     """
     if bool(media_url) != bool(media_type):
         raise click.UsageError("--media-url and --media-type go together")
-    fields = _template_fields(body, CsvRecipients(recipients, phone_column=phone_column))
-    source = CsvRecipients(recipients, phone_column=phone_column, variables=fields)
+    if not body.strip():
+        raise click.BadParameter("the message body is empty", param_hint="--body")
+    # one reader: standard input ("-") can be read only once
+    source = CsvRecipients(recipients, phone_column=phone_column, encoding=encoding,
+                           region=region)
+    source.use_variables(_template_fields(body, source))
     total = source.count()  # reads the file once: bad CSV exits 2 before the first send
+    source.rejects = Rejects(rejects_path, source.columns)
     attachments = (
         (Attachment(url=media_url, content_type=media_type),) if media_url and media_type else ()
     )
@@ -171,9 +189,13 @@ def bulk(
     job = CliRun(err, f"{'dry run' if dry_run else 'sending'} via {provider.name}", total)
     job.job_id = job_id
     dispatcher.on_progress = job.on_progress
-    job.execute(stream_job(provider, dispatcher, source, message, job))
+    try:
+        job.execute(stream_job(provider, dispatcher, source, message, job))
+    finally:
+        source.rejects.close()
     title = f"{'Dry run' if dry_run else 'Bulk send'} via {provider.name}: {source.name}"
-    return finish(out, title, job, journal if not dry_run else None, dry_run=dry_run)
+    return finish(out, title, job, journal if not dry_run else None, dry_run=dry_run,
+                  rejects=source.rejects)
 
 
 async def stream_job(
@@ -280,7 +302,8 @@ def _template_fields(body: str, source: CsvRecipients) -> frozenset[str]:
 
 
 def finish(
-    out: Console, title: str, job: CliRun, journal: str | None, *, dry_run: bool = False
+    out: Console, title: str, job: CliRun, journal: str | None, *, dry_run: bool = False,
+    rejects: Rejects | None = None,
 ) -> int:
     """Print the summary (and the whole job's state from the journal); return the exit code."""
     progress = job.progress or Progress(None, 0, 0, 0, 0, 0, 0.0)
@@ -288,6 +311,9 @@ def finish(
         title=title, counts=progress, elapsed=progress.elapsed, reasons=dict(job.reasons),
         journal=journal, dry_run=dry_run, interrupted=job.interrupted,
     ))
+    rejected = rejects.describe() if rejects is not None else None
+    if rejected:
+        out.print(rejected, markup=False)
     bad = progress.failed + progress.unknown
     if journal is not None and job.job_id is not None:
         with Journal(journal) as opened:

@@ -27,8 +27,10 @@ from ._csv import STDIN, CsvRecipients
 _TABLE = "smsbridge_cli_sources"
 _SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {_TABLE} (job_id TEXT PRIMARY KEY, path TEXT NOT NULL, "
-    "phone_column TEXT NOT NULL, region TEXT, size INTEGER, mtime REAL)"
+    "phone_column TEXT NOT NULL, region TEXT, size INTEGER, mtime REAL, encoding TEXT)"
 )
+# Tables written by 0.1.0 have no encoding column (those files were read as UTF-8).
+_ADD_ENCODING = f"ALTER TABLE {_TABLE} ADD COLUMN encoding TEXT"
 _BUSY_TIMEOUT = 5.0
 
 
@@ -39,6 +41,7 @@ class CsvSource:
     region: str | None
     size: int | None
     mtime: float | None
+    encoding: str | None = None
 
     def changed(self) -> bool:
         """True when the file is not the one the job started with (size or mtime differ)."""
@@ -46,7 +49,8 @@ class CsvSource:
         return (stat.st_size, stat.st_mtime) != (self.size, self.mtime)
 
     def open(self, variables: Collection[str] | None = None) -> CsvRecipients:
-        return CsvRecipients(self.path, phone_column=self.phone_column, variables=variables)
+        return CsvRecipients(self.path, phone_column=self.phone_column, variables=variables,
+                             encoding=self.encoding or "utf-8-sig", region=self.region)
 
 
 def cli_job_id(message: dict[str, Any], source: CsvRecipients) -> str:
@@ -72,15 +76,17 @@ def remember(journal: str, job_id: str, source: CsvRecipients, region: str | Non
     stat = path.stat()
     _execute(
         journal,
-        f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-        (job_id, str(path), source.phone_column, region, stat.st_size, stat.st_mtime),
+        f"INSERT OR REPLACE INTO {_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (job_id, str(path), source.phone_column, region, stat.st_size, stat.st_mtime,
+         source.encoding),
     )
 
 
 def recall(journal: str, job_id: str) -> CsvSource | None:
     rows = _execute(
         journal,
-        f"SELECT path, phone_column, region, size, mtime FROM {_TABLE} WHERE job_id = ?",
+        f"SELECT path, phone_column, region, size, mtime, encoding FROM {_TABLE} "
+        "WHERE job_id = ?",
         (job_id,),
     )
     return CsvSource(*rows[0]) if rows else None
@@ -90,6 +96,9 @@ def _execute(journal: str, sql: str, args: tuple[Any, ...]) -> list[Any]:
     try:
         with closing(sqlite3.connect(journal, timeout=_BUSY_TIMEOUT)) as conn, conn:
             conn.execute(_SCHEMA)
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({_TABLE})")}
+            if "encoding" not in columns:
+                conn.execute(_ADD_ENCODING)
             return conn.execute(sql, args).fetchall()
     except sqlite3.Error as exc:
         raise JournalError(f"the journal {journal} cannot be used ({exc})") from None
