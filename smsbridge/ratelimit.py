@@ -65,6 +65,7 @@ class RateLimiter:
         per_second = max_rate / period
         capacity = burst if burst is not None else max(
             1.0, per_second * C.RATE_LIMIT_BURST_SECONDS)
+        self.burst = capacity
         # aiolimiter's capacity is max_rate over time_period; keep the rate, bound the burst.
         self._limiter = AsyncLimiter(capacity, capacity / per_second)
         self._paused_until = 0.0

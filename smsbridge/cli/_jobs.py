@@ -30,7 +30,7 @@ from ._csv import CsvRecipients
 from ._errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from ._interrupt import run_interruptible
 from ._rejects import Rejects
-from ._render import JobProgress, JobSummary, make_consoles, print_summary
+from ._render import DRY_RUN_REASON, JobProgress, JobSummary, make_consoles, print_summary
 from ._report_cmd import job_line, open_journal
 from ._sources import cli_job_id, recall, remember
 
@@ -38,11 +38,13 @@ from ._sources import cli_job_id, recall, remember
 class CliRun:
     """What one job run showed and gathered: live progress, reasons, interruption."""
 
-    def __init__(self, console: Console, label: str, total: int | None) -> None:
+    def __init__(self, console: Console, label: str, total: int | None, *,
+                 dry_run: bool = False) -> None:
         self.console = console
-        self.bar = JobProgress(console, label, total)
-        self.progress: Progress | None = None
         self.reasons: Counter[str] = Counter()
+        self.bar = JobProgress(console, label, total, would_send=(
+            (lambda: self.reasons[DRY_RUN_REASON]) if dry_run else None))
+        self.progress: Progress | None = None
         self.job_id: str | None = None
         self.interrupted = False
 
@@ -89,12 +91,19 @@ def open_job_provider(url: str | None, rate: float | None, console: Console) -> 
     provider = open_provider(url, **overrides)
     limiter = getattr(provider, "rate_limiter", None)
     if rate is None and isinstance(limiter, RateLimiter):
-        console.print(
-            f"{provider.name}: at most {limiter.rate:,.1f} messages/s (the provider's default "
-            "limit); --rate changes it",
-            markup=False,
-        )
+        console.print(f"{provider.name}: {describe_limit(limiter)}; --rate changes it",
+                      markup=False)
     return provider
+
+
+def describe_limit(limiter: RateLimiter) -> str:
+    """The provider's limit as it behaves: a burst, then the sustained rate."""
+    sustained = f"{limiter.rate:,.1f} messages/s"
+    if limiter.burst <= 1:
+        return f"at most {sustained} (the provider's limit)"
+    return (f"the provider allows {limiter.max_rate:,.0f} requests per {limiter.period:,.0f} s: "
+            f"up to {limiter.burst:,.0f} at once, then {sustained} sustained, slower when the "
+            "server says its budget is low")
 
 
 @click.command()
@@ -186,7 +195,8 @@ def bulk(
     )
     if journal is not None and not dry_run:
         remember(journal, job_id, source, region)  # before the first send: resume can re-read
-    job = CliRun(err, f"{'dry run' if dry_run else 'sending'} via {provider.name}", total)
+    job = CliRun(err, f"{'dry run' if dry_run else 'sending'} via {provider.name}", total,
+                 dry_run=dry_run)
     job.job_id = job_id
     dispatcher.on_progress = job.on_progress
     try:
@@ -258,7 +268,7 @@ def resume(
     )
     label = f"resuming {info.job_id} via {provider.name}"
     if info.source_complete:
-        job = CliRun(err, label, info.total)
+        job = CliRun(err, label, info.total, dry_run=dry_run)
         work = _resume_from_journal(provider, dispatcher, job)
     else:
         assert csv is not None
@@ -267,7 +277,7 @@ def resume(
             err.print(f"note: {csv.path} changed since the job started; resuming with its "
                       "current rows", markup=False)
         source = csv.open(Template(info.spec.body).fields)
-        job = CliRun(err, label, source.count())
+        job = CliRun(err, label, source.count(), dry_run=dry_run)
         spec = info.spec
         message = {"body": spec.body, "sender": spec.sender, "attachments": spec.attachments,
                    "options": dict(spec.options)}

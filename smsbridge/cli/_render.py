@@ -7,7 +7,7 @@ only on a real terminal, otherwise a plain progress line is printed every few se
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 
 import attrs
@@ -82,20 +82,24 @@ def count_of(progress: Progress, status: OutcomeStatus) -> int:
     return int(getattr(progress, status.value))
 
 
-def counts_text(counts: Progress) -> str:
-    return (
-        f"sent {counts.sent}  failed {counts.failed}  unknown {counts.unknown}  "
-        f"skipped {counts.skipped}"
-    )
+def counts_text(counts: Progress, would_send: int = 0) -> str:
+    """The counts of a progress line; a dry run's "would send" are not counted as skipped, so
+    the line agrees with the summary table."""
+    text = (f"sent {counts.sent}  failed {counts.failed}  unknown {counts.unknown}  "
+            f"skipped {counts.skipped - would_send}")
+    return f"would send {would_send}  " + text if would_send else text
 
 
 class JobProgress:
     """A live rich bar on a terminal, plain periodic lines otherwise. Use as a context manager."""
 
-    def __init__(self, console: Console, label: str, total: int | None = None) -> None:
+    def __init__(self, console: Console, label: str, total: int | None = None, *,
+                 would_send: Callable[[], int] | None = None) -> None:
         self.console = console
         self.label = label
         self.total = total
+        # a dry run's outcomes are SKIPPED "dry_run": shown apart, as the summary shows them
+        self._would_send = would_send or (lambda: 0)
         self.live = is_live(console)
         self._last_plain = 0.0
         self._last: Progress | None = None
@@ -112,6 +116,7 @@ class JobProgress:
                 TextColumn("[green]✓ {task.fields[sent]}"),
                 TextColumn("[red]✗ {task.fields[failed]}"),
                 TextColumn("[yellow]? {task.fields[unknown]}"),
+                TextColumn("[cyan]{task.fields[would_send]}"),
                 TextColumn("[dim]skip {task.fields[skipped]}"),
                 TextColumn("{task.fields[rate]}"),
                 TimeElapsedColumn(),
@@ -126,7 +131,8 @@ class JobProgress:
         if self._progress is not None:
             self._progress.start()
             self._task = self._progress.add_task(
-                self.label, total=self.total, sent=0, failed=0, unknown=0, skipped=0, rate=""
+                self.label, total=self.total, sent=0, failed=0, unknown=0, skipped=0, rate="",
+                would_send=""
             )
         else:
             total = f" {self.total:,} recipients" if self.total is not None else ""
@@ -143,7 +149,8 @@ class JobProgress:
                 sent=counts.sent,
                 failed=counts.failed,
                 unknown=counts.unknown,
-                skipped=counts.skipped,
+                skipped=counts.skipped - (would_send := self._would_send()),
+                would_send=f"would send {would_send}" if would_send else "",
                 rate=f"{counts.rate:,.0f}/s" if counts.elapsed > 0.2 else "",
             )
             return
@@ -167,7 +174,8 @@ class JobProgress:
         eta = counts.eta
         eta_text = f", ETA {eta:.0f}s" if eta is not None and not final else ""
         self.console.print(
-            f"{self.label}: {where} — {counts_text(counts)} — {counts.rate:,.0f}/s{eta_text}",
+            f"{self.label}: {where} — {counts_text(counts, self._would_send())} — "
+            f"{counts.rate:,.0f}/s{eta_text}",
             markup=False,
         )
 

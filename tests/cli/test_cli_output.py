@@ -1,0 +1,36 @@
+"""What the bulk command tells the user agrees with itself and with the provider's limits."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from smsbridge.ratelimit import RateLimiter
+from smsbridge.sandbox import Sandbox
+
+from .conftest import run_cli
+
+
+async def test_dry_run_progress_line_and_summary_give_the_same_counts(
+        sandbox: Sandbox, recipients_csv: Path) -> None:
+    result = await run_cli("bulk", str(recipients_csv), "--body", "Hi {name}", "--dry-run",
+                           "--url", sandbox.textus_connection_url)
+    assert result.code == 0, result.output
+    final = result.err.strip().splitlines()[-1]
+    assert "would send 40" in final and "skipped 2" in final, final
+    assert re.search(r"Would send\s*│\s*40", result.out)
+    assert re.search(r"Skipped\s*│\s*2\b", result.out)
+    assert sandbox.records == []
+
+
+async def test_rate_line_states_the_burst_and_the_sustained_rate(
+        sandbox: Sandbox, recipients_csv: Path) -> None:
+    result = await run_cli("bulk", str(recipients_csv), "--body", "Hi", "--dry-run",
+                           "--url", sandbox.textus_connection_url)
+    assert "1,000 requests per 300 s: up to 1,000 at once, then 3.3 messages/s" in result.err
+
+
+def test_a_limiter_without_a_burst_is_described_by_its_rate_alone() -> None:
+    from smsbridge.cli._jobs import describe_limit
+
+    assert describe_limit(RateLimiter(5, 1.0)) == "at most 5.0 messages/s (the provider's limit)"
