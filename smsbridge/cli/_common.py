@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import shutil
+import sys
 from collections.abc import Callable, Coroutine, Iterable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -81,3 +85,19 @@ def region_callback(_ctx: click.Context, _param: click.Parameter, value: str | N
         return check_region(value)
     except ConfigurationError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def command_hint() -> str:
+    """How to run this command again from the user's shell: ``smsbridge`` when that is on PATH
+    and is this installation, else the path of this installation's script (``.venv/bin/...``)."""
+    script = Path(sys.executable).parent / "smsbridge"
+    on_path = shutil.which("smsbridge")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "smsbridge"
+    if not script.exists():
+        return f"{sys.executable} -m smsbridge"
+    try:
+        relative = os.path.relpath(script)
+    except ValueError:  # another drive (Windows)
+        return str(script)
+    return relative if not relative.startswith("..") else str(script)

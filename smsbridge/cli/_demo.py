@@ -12,7 +12,7 @@ from rich.console import Console
 
 from .._report import Progress
 from ..models import OutcomeStatus
-from ._common import quiet_server_logs, run
+from ._common import command_hint, quiet_server_logs, run
 from ._errors import EXIT_FAILED, EXIT_OK
 from ._render import JobProgress, JobSummary, make_consoles, print_summary
 
@@ -111,9 +111,10 @@ def demo(output_dir: Path, recipients: int, no_faults: bool, seed: int) -> int:
     for job in (*result.jobs, result.crash.job):
         out.print(f"  journal       {job.journal}   ({job.label})", markup=False)
     out.print(f"  crash-job log {result.crash.log}", markup=False)
-    out.print(f"  Inspect one:  smsbridge report {folder / 'textus-job.sqlite'}", markup=False)
-    out.print(f"  Unknown ones: smsbridge report {folder / 'trackdrive-job.sqlite'} --list unknown",
-              markup=False)
+    command = command_hint()
+    out.print(f"  Inspect one:  {command} report {folder / 'textus-job.sqlite'}", markup=False)
+    out.print(f"  Unknown ones: {command} report {folder / 'trackdrive-job.sqlite'} "
+              "--list unknown", markup=False)
     verdict = "[green]all checks passed[/]" if result.ok else "[red]a check failed[/]"
     out.print(f"\nDone in {result.elapsed:.1f}s — {verdict}.")
     return EXIT_OK if result.ok else EXIT_FAILED

@@ -25,7 +25,14 @@ from ..journal import Journal
 from ..models import Attachment, Outcome
 from ..protocol import MessagingProvider
 from ..ratelimit import RateLimiter
-from ._common import open_provider, parse_key_values, region_callback, run, url_option
+from ._common import (
+    command_hint,
+    open_provider,
+    parse_key_values,
+    region_callback,
+    run,
+    url_option,
+)
 from ._csv import CsvRecipients
 from ._errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
 from ._interrupt import run_interruptible
@@ -331,7 +338,7 @@ def finish(
         out.print(job_line(report), markup=False)
         bad = report.failed + report.unknown
         if not report.complete:
-            out.print(f"Resume with: smsbridge resume {journal}", markup=False)
+            out.print(f"Resume with: {command_hint()} resume {journal}", markup=False)
     elif job.interrupted and not dry_run:
         out.print("Without --journal this job cannot be resumed.", markup=False)
     if job.interrupted:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
+
+import pytest
 
 from smsbridge.ratelimit import RateLimiter
 from smsbridge.sandbox import Sandbox
@@ -34,3 +37,18 @@ def test_a_limiter_without_a_burst_is_described_by_its_rate_alone() -> None:
     from smsbridge.cli._jobs import describe_limit
 
     assert describe_limit(RateLimiter(5, 1.0)) == "at most 5.0 messages/s (the provider's limit)"
+
+
+
+def test_hints_name_a_command_that_runs_from_the_users_shell(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from smsbridge.cli._common import command_hint
+
+    script = Path(sys.executable).parent / "smsbridge"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # the venv not activated, as after make demo
+    hint = command_hint()
+    assert hint != "smsbridge"
+    assert (tmp_path / hint).resolve() == script.resolve()
+    monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")  # activated
+    assert command_hint() == "smsbridge"
