@@ -106,7 +106,9 @@ def count_segments(body: str) -> SegmentCount:
     """
     if not isinstance(body, str):
         raise TypeError(f"body must be a str, got {type(body).__name__}")
-    forcing = tuple(dict.fromkeys(c for c in body if c not in GSM7_BASIC and c not in GSM7_EXTENSION))
+    forcing = tuple(
+        dict.fromkeys(c for c in body if c not in GSM7_BASIC and c not in GSM7_EXTENSION)
+    )
     if forcing:
         encoding, single, part = Encoding.UCS_2, UCS2_SINGLE, UCS2_PART
         sizes = [_ucs2_units(c) for c in body]

@@ -97,9 +97,9 @@ def test_a_part_never_splits_a_surrogate_pair() -> None:
 
 
 def test_one_non_gsm_character_turns_the_whole_body_to_ucs2_and_names_it() -> None:
-    count = count_segments("a" * 100 + "’ and ’ and “")
+    count = count_segments("a" * 100 + "\u2019 and \u2019 and \u201c")
     assert count.encoding is Encoding.UCS_2
-    assert count.ucs2_characters == ("’", "“")
+    assert count.ucs2_characters == ("\u2019", "\u201c")
     assert count.segments == 2
 
 
@@ -129,7 +129,7 @@ def test_check_max_segments_rejects_a_body_over_the_limit_with_a_typed_reason() 
 
 def test_too_many_segments_message_names_the_character_that_forced_ucs2() -> None:
     with pytest.raises(TooManySegments, match="U\\+2019"):
-        check_max_segments("a" * 80 + "’", 1)
+        check_max_segments("a" * 80 + "\u2019", 1)
 
 
 @pytest.mark.parametrize(("value", "expected"), [(1, 1), ("3", 3), (" 2 ", 2)])
@@ -174,9 +174,9 @@ def test_tally_totals_segments_and_names_what_forced_ucs2_per_recipient() -> Non
 
 def test_tally_counts_a_character_once_per_recipient_and_orders_by_frequency() -> None:
     tally = SegmentTally()
-    for body in ("“a” “b”", "“c”", "ü ok ☺"):
+    for body in ("\u201ca\u201d \u201cb\u201d", "\u201cc\u201d", "ü ok ☺"):
         tally.add(body)
-    assert list(tally.ucs2_characters.items()) == [("“", 2), ("”", 2), ("☺", 1)]
+    assert list(tally.ucs2_characters.items()) == [("\u201c", 2), ("\u201d", 2), ("☺", 1)]
 
 
 def test_estimated_cost_is_exact_decimal_arithmetic() -> None:
