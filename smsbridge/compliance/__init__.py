@@ -8,6 +8,8 @@ and the webhook router call them.
 from __future__ import annotations
 
 from .errors import InvalidPrice, InvalidQuietHours, InvalidSegmentLimit, TooManySegments
+from .keywords import KEYWORDS, InboundKind, KeywordMatch, classify_inbound, match_keyword
+from .lookalikes import LOOKALIKES, Replacement, SmartEncoded, smart_encoding
 from .segments import (
     Encoding,
     SegmentCount,
@@ -19,15 +21,24 @@ from .segments import (
 )
 
 __all__ = [
+    "KEYWORDS",
+    "LOOKALIKES",
     "Encoding",
+    "InboundKind",
     "InvalidPrice",
     "InvalidQuietHours",
     "InvalidSegmentLimit",
+    "KeywordMatch",
+    "Replacement",
     "SegmentCount",
     "SegmentTally",
+    "SmartEncoded",
     "TooManySegments",
     "check_max_segments",
+    "classify_inbound",
     "count_segments",
+    "match_keyword",
     "parse_max_segments",
     "parse_price",
+    "smart_encoding",
 ]
