@@ -10,6 +10,7 @@ from __future__ import annotations
 from .errors import InvalidPrice, InvalidQuietHours, InvalidSegmentLimit, TooManySegments
 from .keywords import KEYWORDS, InboundKind, KeywordMatch, classify_inbound, match_keyword
 from .lookalikes import LOOKALIKES, Replacement, SmartEncoded, smart_encoding
+from .quiet_hours import DENY, PRESETS, STRICTEST_US, QuietHours, QuietHoursCheck
 from .segments import (
     Encoding,
     SegmentCount,
@@ -21,14 +22,19 @@ from .segments import (
 )
 
 __all__ = [
+    "DENY",
     "KEYWORDS",
     "LOOKALIKES",
+    "PRESETS",
+    "STRICTEST_US",
     "Encoding",
     "InboundKind",
     "InvalidPrice",
     "InvalidQuietHours",
     "InvalidSegmentLimit",
     "KeywordMatch",
+    "QuietHours",
+    "QuietHoursCheck",
     "Replacement",
     "SegmentCount",
     "SegmentTally",
