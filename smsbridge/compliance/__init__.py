@@ -7,10 +7,11 @@ and the webhook router call them.
 
 from __future__ import annotations
 
+from .body import PreparedBody, prepare_body
 from .errors import InvalidPrice, InvalidQuietHours, InvalidSegmentLimit, TooManySegments
 from .keywords import KEYWORDS, InboundKind, KeywordMatch, classify_inbound, match_keyword
 from .lookalikes import LOOKALIKES, Replacement, SmartEncoded, smart_encoding
-from .quiet_hours import DENY, PRESETS, STRICTEST_US, QuietHours, QuietHoursCheck
+from .quiet_hours import DENY, PRESETS, STRICTEST_US, QuietHours, QuietHoursCheck, QuietHoursTally
 from .segments import (
     Encoding,
     SegmentCount,
@@ -33,8 +34,10 @@ __all__ = [
     "InvalidQuietHours",
     "InvalidSegmentLimit",
     "KeywordMatch",
+    "PreparedBody",
     "QuietHours",
     "QuietHoursCheck",
+    "QuietHoursTally",
     "Replacement",
     "SegmentCount",
     "SegmentTally",
@@ -46,5 +49,6 @@ __all__ = [
     "match_keyword",
     "parse_max_segments",
     "parse_price",
+    "prepare_body",
     "smart_encoding",
 ]

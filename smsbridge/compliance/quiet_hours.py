@@ -37,6 +37,7 @@ __all__ = [
     "STRICTEST_US",
     "QuietHours",
     "QuietHoursCheck",
+    "QuietHoursTally",
 ]
 
 # Every zone the fifty states use; a number of unknown location is texted only while it is
@@ -298,3 +299,26 @@ class QuietHours:
         zones, used_fallback = self.zones_for(number)
         source = "fallback" if used_fallback else "number"
         return f"{mask(normalize(number, self._region))} in {len(zones)} zone(s) from {source}"
+
+
+@attrs.define
+class QuietHoursTally:
+    """What quiet hours did to a job: how many recipients were held, until when, and how many
+    can never be sent in the window (``next_allowed`` None). Feed it every non-allowed check.
+    """
+
+    held: int = 0
+    never: int = 0
+    earliest: datetime | None = None
+    latest: datetime | None = None
+
+    def add(self, check: QuietHoursCheck) -> None:
+        if check.allowed:
+            return
+        until = check.next_allowed
+        if until is None:
+            self.never += 1
+            return
+        self.held += 1
+        self.earliest = until if self.earliest is None else min(self.earliest, until)
+        self.latest = until if self.latest is None else max(self.latest, until)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from smsbridge.compliance.errors import InvalidQuietHours
-from smsbridge.compliance.quiet_hours import PRESETS, STRICTEST_US, QuietHours
+from smsbridge.compliance.quiet_hours import PRESETS, STRICTEST_US, QuietHours, QuietHoursTally
 from smsbridge.errors import InvalidPhoneNumber, ValidationError
 
 FEDERAL = QuietHours.preset("federal")
@@ -250,3 +250,15 @@ def test_presets_and_repr() -> None:
     assert repr(QuietHours("08:00", "20:00", fallback="deny")) == (
         "QuietHours(08:00-20:00, fallback=deny)"
     )
+
+
+def test_tally_counts_held_recipients_and_the_span_of_their_release_times() -> None:
+    tally = QuietHoursTally()
+    now = utc("2026-01-15T12:00")
+    for number in (EASTERN, CENTRAL, HAWAII):  # held until 13:00, 14:00 and 18:00 UTC
+        tally.add(FEDERAL.check(number, now))
+    tally.add(FEDERAL.check(EASTERN, utc("2026-01-15T15:00")))  # allowed: not counted
+    tally.add(QuietHours("08:00", "09:00").check(ALASKA, now))  # never
+    assert (tally.held, tally.never) == (3, 1)
+    assert tally.earliest == utc("2026-01-15T13:00")
+    assert tally.latest == utc("2026-01-15T18:00")
