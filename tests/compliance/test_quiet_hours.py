@@ -262,3 +262,19 @@ def test_tally_counts_held_recipients_and_the_span_of_their_release_times() -> N
     assert (tally.held, tally.never) == (3, 1)
     assert tally.earliest == utc("2026-01-15T13:00")
     assert tally.latest == utc("2026-01-15T18:00")
+
+
+def test_next_allowed_is_the_first_allowed_minute_found_by_stepping_minute_by_minute() -> None:
+    import random
+
+    rng = random.Random(14)
+    numbers = [EASTERN, CENTRAL, ARIZONA, PACIFIC, ALASKA, HAWAII, IDAHO, UNKNOWN_ZONE]
+    # Around both 2026 DST changes and an ordinary day.
+    days = [utc("2026-03-07T00:00"), utc("2026-10-31T00:00"), utc("2026-06-10T00:00")]
+    for _ in range(30):
+        number = rng.choice(numbers)
+        now = rng.choice(days) + timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
+        expected = now
+        while not FEDERAL.is_allowed(number, expected):
+            expected += timedelta(minutes=1)
+        assert FEDERAL.next_allowed(number, now) == expected, (number, now)

@@ -196,3 +196,31 @@ def test_segment_count_repr_omits_the_body_parts() -> None:
     count = count_segments("secret code 998877")
     assert isinstance(count, SegmentCount)
     assert "998877" not in repr(count)
+
+
+def test_random_bodies_split_into_parts_within_the_limits_and_no_more_parts_than_needed() -> None:
+    import random
+
+    rng = random.Random(14)
+    alphabet = "abc €^{}xyz" + "\u00eb\U0001f600\u4e2d"
+    for _ in range(500):
+        body = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 400)))
+        count = count_segments(body)
+        assert "".join(count.parts) == body
+        unicode = count.encoding is Encoding.UCS_2
+
+        def units(text: str, unicode: bool = unicode) -> int:
+            if unicode:
+                return len(text.encode("utf-16-le")) // 2
+            return sum(2 if c in GSM7_EXTENSION else 1 for c in text)
+
+        single, part = (70, 67) if unicode else (160, 153)
+        assert count.units == units(body)
+        if count.segments == 1:
+            assert count.units <= single
+        else:
+            assert count.units > single
+            assert all(units(p) <= part for p in count.parts)
+            # Greedy: each part is full unless the next character would not fit.
+            for current, following in zip(count.parts, count.parts[1:], strict=False):
+                assert units(current) + units(following[0]) > part
