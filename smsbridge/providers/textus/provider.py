@@ -103,7 +103,8 @@ class TextUsProvider(BaseProvider):
         token = url.username or url.password
         if not token:
             raise ConfigurationError(
-                f"the connection URL {url.redacted()} has no token; write textus://TOKEN@ACCOUNT"
+                # not url.redacted(): a token typed without its '@' would be the host
+                "the textus:// connection URL has no token; write textus://TOKEN@ACCOUNT"
             )
         unknown = sorted(set(url.params) - set(_URL_OPTIONS))
         if unknown:

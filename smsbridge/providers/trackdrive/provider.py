@@ -157,8 +157,9 @@ class TrackDriveProvider(BaseProvider):
             )
         if not url.username or not url.password:
             raise ConfigurationError(
+                # not url.redacted(): keys typed without their '@' would be the host
                 "a TrackDrive URL carries both keys: trackdrive://PUBLIC_KEY:PRIVATE_KEY@SUBDOMAIN"
-                f" (got {url.redacted()})"
+                f" (got {'one key' if url.username or url.password else 'no key'})"
             )
         kwargs: dict[str, Any] = {k: v for k, v in url.params.items() if v}
         kwargs.update(overrides)
