@@ -7,6 +7,7 @@ import pytest
 
 from smsbridge import (
     Attachment,
+    AttachmentError,
     BatchReceipt,
     DeliveryStatus,
     InvalidMessage,
@@ -106,3 +107,38 @@ def test_outcome_exposes_the_phone_and_ignores_the_exception_in_equality():
     assert first.phone == "+13035551234"
     assert first == second
     assert "ValueError" not in repr(first)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"url": "https://x.example/a.png", "content_type": None}, "content_type"),
+        ({"url": "https://x.example/a.png", "content_type": 7}, "content_type"),
+        ({"url": ["https://x.example/a.png"], "content_type": "image/png"}, "url"),
+        ({"url": None, "content_type": "image/png"}, "url"),
+        ({"url": "", "content_type": "image/png"}, "url"),
+        ({"url": "https://x.example/a.png", "content_type": "image/png", "size": "12"}, "size"),
+        ({"url": "https://x.example/a.png", "content_type": "image/png", "size": 1.5}, "size"),
+        ({"url": "https://x.example/a.png", "content_type": "image/png", "size": True}, "size"),
+    ],
+)
+def test_attachment_with_a_wrongly_typed_field_is_an_attachment_error_at_construction(
+    kwargs, field
+):
+    with pytest.raises(AttachmentError, match=f"Attachment.{field}"):
+        Attachment(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "attachments",
+    [[{"url": "https://x.example/a.png", "content_type": "image/png"}], ["https://x.example/a"],
+     "https://x.example/a.png"],
+)
+def test_message_attachments_must_be_attachment_objects(attachments):
+    with pytest.raises(AttachmentError, match="Attachment"):
+        Message(to="+13035551234", body="hi", attachments=attachments)
+
+
+def test_a_well_formed_attachment_still_builds_and_an_empty_type_means_infer_it():
+    attachment = Attachment("https://x.example/a.png", "", size=0)
+    assert Message(to="+13035551234", attachments=[attachment]).attachments == (attachment,)

@@ -25,6 +25,7 @@ from ...protocol import Capabilities, RateLimit
 from ...ratelimit import RateLimiter, RateLimitState
 from ...registry import ConnectionURL
 from .._base import BaseProvider
+from .._credentials import check_credential
 from ._errors import PROVIDER, error_hook
 from ._resource import Scope
 from ._validation import ALLOWED_TYPES, check_region, check_slug
@@ -70,16 +71,15 @@ class TextUsProvider(BaseProvider):
         default_region: str | None = None,
         verify_attachment_size: bool = False,
     ) -> None:
-        if not isinstance(token, str) or not token.strip() or any(c in token for c in "\r\n"):
-            raise ConfigurationError(
-                "a TextUs API token is required (create one under Profile -> API Tokens)"
-            )
+        token = check_credential(
+            token, "the TextUs API token", hint="create one under Profile -> API Tokens"
+        )
         self.account = check_slug(account) if account is not None else None
         self._http = HttpClient(
             provider=PROVIDER,
             base_url=base_url or C.TEXTUS_BASE_URL,
             headers={
-                "Authorization": f"Bearer {token.strip()}",
+                "Authorization": f"Bearer {token}",
                 "Accept": C.TEXTUS_MEDIA_TYPE,
                 "Content-Type": C.TEXTUS_MEDIA_TYPE,
             },

@@ -26,6 +26,7 @@ from ...protocol import Capabilities
 from ...ratelimit import RateLimiter
 from ...registry import ConnectionURL
 from .._base import BaseProvider
+from .._credentials import check_credential
 from ._wire import PROVIDER, error_hook
 from .leads import Leads
 from .models import delivery_status
@@ -56,8 +57,9 @@ class _Sent:
 
 
 def _check_key(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigurationError(f"TrackDrive {name} is required (API & Access Tokens in the app)")
+    value = check_credential(
+        value, f"TrackDrive {name}", hint="see API & Access Tokens in the TrackDrive app"
+    )
     if not _KEY.fullmatch(value):
         raise ConfigurationError(
             f"TrackDrive {name} contains spaces or unprintable characters; copy it again"
