@@ -63,7 +63,7 @@ def test_a_credential_that_is_not_a_string_is_a_configuration_error(value: Any) 
      "trackdrive://tu_live_pub:tu_live%7FAbc123@acme"],
 )
 def test_a_control_character_percent_encoded_in_a_connection_url_is_refused(url: str) -> None:
-    with pytest.raises(ConfigurationError, match="control|whitespace") as caught:
+    with pytest.raises(ConfigurationError, match=r"control|whitespace") as caught:
         smsbridge.connect(url)
     assert_secret_free(caught.value, "tu_live")
 
