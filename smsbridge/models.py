@@ -90,7 +90,7 @@ def _attachment_error(message: str) -> Exception:
     return AttachmentError(message)
 
 
-def _check_attachment_url(_instance: object, _attribute: object, value: object) -> None:
+def _check_attachment_url(_instance: Any, _attribute: Any, value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise _attachment_error(
             f"Attachment.url must be a non-empty string (an https:// URL), "
@@ -98,7 +98,7 @@ def _check_attachment_url(_instance: object, _attribute: object, value: object) 
         )
 
 
-def _check_attachment_type(_instance: object, _attribute: object, value: object) -> None:
+def _check_attachment_type(_instance: Any, _attribute: Any, value: Any) -> None:
     if not isinstance(value, str):
         raise _attachment_error(
             f"Attachment.content_type must be a MIME type string like 'image/png' "
@@ -106,7 +106,7 @@ def _check_attachment_type(_instance: object, _attribute: object, value: object)
         )
 
 
-def _check_attachment_size(_instance: object, _attribute: object, value: object) -> None:
+def _check_attachment_size(_instance: Any, _attribute: Any, value: Any) -> None:
     # Only the type: a size out of a provider's range is that provider's error to name.
     if value is not None and type(value) is not int:
         raise _attachment_error(
