@@ -18,7 +18,7 @@ import attrs
 
 from .errors import InvalidMessage, InvalidPhoneNumber
 from .models import Attachment, Message, Outcome, OutcomeStatus, Recipient
-from .phone import mask, normalize
+from .phone import mask, masked_repr, normalize
 
 _FORMATTER = string.Formatter()
 
@@ -37,7 +37,7 @@ class JobSpec:
     """Everything a job sends except the recipients. Stored in the journal; never credentials."""
 
     body: str = ""
-    sender: str | None = None
+    sender: str | None = attrs.field(default=None, repr=masked_repr)
     attachments: tuple[Attachment, ...] = ()
     options: Mapping[str, Any] = attrs.field(factory=dict)
 

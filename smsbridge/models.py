@@ -60,9 +60,9 @@ class OutcomeStatus(_TolerantEnum):
 
 def _masked(value: object) -> str:
     """attrs ``repr=`` for phone-number fields: enough to tell numbers apart, not to dial them."""
-    from .phone import mask
+    from .phone import masked_repr
 
-    return repr(mask(value)) if isinstance(value, str) else repr(value)
+    return masked_repr(value)
 
 
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -165,7 +165,7 @@ class Message:
 
     to: tuple[Recipient, ...] = attrs.field(converter=_to_recipients)
     body: str = ""
-    sender: str | None = None
+    sender: str | None = attrs.field(default=None, repr=_masked)
     attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_to_attachments)
     options: Mapping[str, Any] = attrs.field(default=_EMPTY, converter=_freeze_mapping)
 
@@ -200,7 +200,7 @@ class BatchReceipt:
     """The provider accepted a multi-recipient request. No per-recipient message ids exist."""
 
     provider: str
-    to: tuple[str, ...]
+    to: tuple[str, ...] = attrs.field(repr=_masked)
     http_status: int
     request_id: str | None = None
     batch_id: str | None = None

@@ -12,10 +12,11 @@ import re
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote
 
 import attrs
 
+from ._urls import redact_userinfo
 from .errors import ConfigurationError
 from .protocol import MessagingProvider
 
@@ -120,21 +121,6 @@ def _decode_secret(text: str, scheme: str) -> str:
             f"the secret part of the {scheme}:// connection URL has percent-escapes that are not "
             "UTF-8 (it is not shown); percent-encode the UTF-8 bytes of each character"
         ) from None
-
-
-def redact_userinfo(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@`` (for reprs and messages)."""
-    if "@" not in url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "***"
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"***@{host}"))
-
 
 def register_provider(scheme: str, factory: ProviderFactory) -> None:
     """Register ``factory(url: ConnectionURL, **overrides)`` for ``scheme://`` URLs."""

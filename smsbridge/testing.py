@@ -38,6 +38,7 @@ from .errors import (
     api_error_from_response,
 )
 from .models import BatchReceipt, DeliveryStatus, Message, Receipt
+from .phone import masked_repr
 from .protocol import Capabilities
 
 __all__ = ["FAULT_KINDS", "AcceptedMessage", "FakeProvider", "Fault"]
@@ -72,7 +73,7 @@ class Fault:
 class AcceptedMessage:
     """One recipient of one accepted send (a batch gives one per recipient)."""
 
-    to: str
+    to: str = attrs.field(repr=masked_repr)
     body: str
     message_id: str | None
     batch: bool

@@ -18,6 +18,7 @@ from ..._convert import is_object
 from ..._http import HttpClient, Response, Timeouts
 from ..._logging import logger
 from ..._retry import RetryPolicy
+from ..._urls import redact_userinfo
 from ...errors import ConfigurationError
 from ...models import Attachment, BatchReceipt, DeliveryStatus, Message, Receipt, Recipient
 from ...phone import mask
@@ -123,7 +124,8 @@ class TextUsProvider(BaseProvider):
         return cls(token, **kwargs)
 
     def __repr__(self) -> str:
-        return f"TextUsProvider(account={self.account!r}, base_url={self._http.base_url!r})"
+        base_url = redact_userinfo(self._http.base_url)
+        return f"TextUsProvider(account={self.account!r}, base_url={base_url!r})"
 
     @property
     def rate_limit_state(self) -> RateLimitState | None:

@@ -22,6 +22,7 @@ from ..._http import HttpClient, Timeouts
 from ..._retry import RetryPolicy
 from ...errors import AttachmentError, ConfigurationError, InvalidMessage
 from ...models import DeliveryStatus, Message, Receipt
+from ...phone import masked_repr
 from ...protocol import Capabilities
 from ...ratelimit import RateLimiter
 from ...registry import ConnectionURL
@@ -50,7 +51,7 @@ class _Sent:
 
     id: int | None = None
     message_uuid: str | None = None
-    to: str | None = None
+    to: str | None = attrs.field(default=None, repr=masked_repr)
     status: str | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=MappingProxyType({}), repr=False)
