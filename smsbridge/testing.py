@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
+from . import _constants as C
 from ._closing import AsyncClosing
 from .errors import (
     ConnectError,
@@ -108,6 +109,7 @@ class FakeProvider(AsyncClosing):
                 raise ValueError(f"fault probability for {kind!r} must be in [0, 1]")
         self._name = name
         self.capabilities = capabilities or Capabilities(
+            max_body_length=C.DEFAULT_MAX_BODY_LENGTH,
             attachments=True, max_attachments_per_request=10, native_multi_recipient=True,
             max_recipients_per_request=1000)
         self.latency = latency
@@ -181,6 +183,7 @@ class FakeProvider(AsyncClosing):
     # --- the behaviour --------------------------------------------------------------------
 
     async def _call(self, message: Message, phones: list[str], *, batch: bool) -> list[str]:
+        self.capabilities.check_body(message.body, self._name)  # refused: not even a call
         self.calls += 1
         call_number = self.calls
         if self.record:

@@ -49,6 +49,7 @@ class TextUsProvider(BaseProvider):
 
     name = PROVIDER
     capabilities = Capabilities(
+        max_body_length=C.TEXTUS_MAX_BODY_LENGTH,
         attachments=True,
         max_attachment_bytes=C.TEXTUS_MAX_ATTACHMENT_BYTES,
         attachment_types=ALLOWED_TYPES,
@@ -134,12 +135,14 @@ class TextUsProvider(BaseProvider):
 
     async def send(self, message: Message) -> Receipt:
         """Send to exactly one recipient: ``POST /:account/messages`` -> 201 Message."""
+        self.capabilities.check_body(message.body, PROVIDER)
         outgoing = await self.messages.prepare(message, batch=False)
         response = await self.messages.submit(outgoing)
         return _receipt(outgoing, response)
 
     async def send_batch(self, message: Message) -> BatchReceipt:
         """One multi-recipient request (``to`` as a list) -> 202 with no per-recipient ids."""
+        self.capabilities.check_body(message.body, PROVIDER)
         outgoing = await self.messages.prepare(message, batch=True)
         response = await self.messages.submit(outgoing)
         return BatchReceipt(

@@ -95,6 +95,7 @@ class TrackDriveProvider(BaseProvider):
 
     name = PROVIDER
     capabilities = Capabilities(
+        max_body_length=C.TRACKDRIVE_MAX_BODY_LENGTH,
         attachments=False,
         native_multi_recipient=False,
         rate_limit=None,  # TrackDrive documents no API rate limit; 429s are still honoured
@@ -175,6 +176,7 @@ class TrackDriveProvider(BaseProvider):
         ``Receipt.message_id`` is TrackDrive's text message ``id`` (as a string).
         """
         recipient = message.recipient
+        self.capabilities.check_body(message.body, PROVIDER)
         if message.attachments:
             raise AttachmentError("TrackDrive text messages cannot carry attachments")
         options = message.options
