@@ -9,6 +9,7 @@ does each piece of it between URL delimiters, so an error quoting only a fragmen
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -68,6 +69,38 @@ class Redactor:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, "***")
         return text
+
+    def guard_logging(self) -> None:
+        """Redact log lines too: ``SMSBRIDGE_LOG`` gives the package a stderr handler, and with
+        no handler configured Python's last-resort handler writes other libraries' warnings
+        (and their tracebacks) straight to stderr."""
+        redacting = _RedactingFilter(self)
+        handlers = (logging.lastResort, *logging.getLogger().handlers,
+                    *logging.getLogger("smsbridge").handlers)
+        for handler in handlers:
+            if handler is not None and redacting not in handler.filters:
+                handler.addFilter(redacting)
+
+
+class _RedactingFilter(logging.Filter):
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def __eq__(self, other: object) -> bool:  # one per handler, however often installed
+        return isinstance(other, _RedactingFilter) and other._redact is self._redact
+
+    def __hash__(self) -> int:
+        return id(self._redact)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = self._redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+        return True
 
 
 redactor = Redactor()
