@@ -31,6 +31,14 @@ PHONE_CACHE_SIZE = 65_536
 # --- user agent
 USER_AGENT = "smsbridge-python/0.1.0"
 
+# --- message bodies
+# [I] inferred: neither provider's reference states a body limit. 1,600 characters is the
+# common carrier ceiling for a concatenated SMS (10 segments); a longer body is refused before
+# sending instead of being truncated, split or rejected by a carrier after it was accepted.
+DEFAULT_MAX_BODY_LENGTH = 1600
+TEXTUS_MAX_BODY_LENGTH = DEFAULT_MAX_BODY_LENGTH
+TRACKDRIVE_MAX_BODY_LENGTH = DEFAULT_MAX_BODY_LENGTH
+
 # --- TextUs
 TEXTUS_BASE_URL = "https://next.textus.com"
 TEXTUS_MEDIA_TYPE = "application/vnd.textus+jsonld"

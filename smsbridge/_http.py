@@ -22,6 +22,7 @@ from . import _constants as C
 from ._logging import logger
 from ._read_deadlines import ReadDeadlines
 from ._retry import RetryPolicy, parse_retry_after
+from ._urls import redact_userinfo
 from .errors import (
     APIError,
     ConfigurationError,
@@ -140,7 +141,8 @@ class HttpClient:
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigurationError(
-                f"base_url must start with http:// or https:// (got {base_url[:40]!r})"
+                "base_url must start with http:// or https:// "
+                f"(got {redact_userinfo(base_url)[:40]!r})"
             )
         self.provider = provider
         self.base_url = base_url.rstrip("/")
@@ -169,7 +171,8 @@ class HttpClient:
         self.last_rate_limit: RateLimitState | None = None
 
     def __repr__(self) -> str:  # the headers hold the credentials: never show them
-        return f"HttpClient(provider={self.provider!r}, base_url={self.base_url!r})"
+        base_url = redact_userinfo(self.base_url)
+        return f"HttpClient(provider={self.provider!r}, base_url={base_url!r})"
 
     @property
     def closed(self) -> bool:

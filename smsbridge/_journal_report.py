@@ -12,6 +12,7 @@ import attrs
 
 from ._render import JobSpec
 from .models import DeliveryStatus, OutcomeStatus
+from .phone import masked_repr
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _OUTCOME_STATES = frozenset(s.value for s in OutcomeStatus)
@@ -74,7 +75,7 @@ class JournalEntry:
     send attempt was marked in flight.
     """
 
-    phone: str
+    phone: str = attrs.field(repr=masked_repr)
     state: str
     reason: str | None
     error: str | None
@@ -82,7 +83,7 @@ class JournalEntry:
     message_id: str | None
     attempts: int
     batch_id: str | None
-    variables: Mapping[str, Any]
+    variables: Mapping[str, Any] = attrs.field(repr=lambda v: repr(sorted(v or ())))  # names only
     created_at: datetime | None
     updated_at: datetime | None
     delivery_status: DeliveryStatus | None = None

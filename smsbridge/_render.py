@@ -16,9 +16,9 @@ from typing import Any
 
 import attrs
 
-from .errors import InvalidMessage, InvalidPhoneNumber
+from .errors import InvalidPhoneNumber, TemplateError
 from .models import Attachment, Message, Outcome, OutcomeStatus, Recipient
-from .phone import mask, normalize
+from .phone import mask, masked_repr, normalize
 
 _FORMATTER = string.Formatter()
 
@@ -37,7 +37,7 @@ class JobSpec:
     """Everything a job sends except the recipients. Stored in the journal; never credentials."""
 
     body: str = ""
-    sender: str | None = None
+    sender: str | None = attrs.field(default=None, repr=masked_repr)
     attachments: tuple[Attachment, ...] = ()
     options: Mapping[str, Any] = attrs.field(factory=dict)
 
@@ -71,37 +71,73 @@ class JobSpec:
 
 
 class Template:
-    """A ``str.format_map`` body, parsed once. ``{{`` and ``}}`` are literal braces."""
+    """A body with ``{name}`` placeholders, parsed once. ``{{`` and ``}}`` are literal braces.
 
-    __slots__ = ("fields", "source", "static")
+    Only named substitution: ``str.format`` would also allow attribute and index access
+    (``{name.__class__}`` renders Python internals into an SMS), conversions (``{name!r}``) and
+    format specs, nested ones included (``{name:{width}}``, a CSV cell then sets a field width
+    of millions). Each of those is a :class:`TemplateError` here, before any send, and
+    rendering never goes through ``format``.
+    """
+
+    __slots__ = ("_parts", "fields", "source", "static")
 
     def __init__(self, source: str) -> None:
+        if not isinstance(source, str):
+            raise TemplateError(f"the body must be a string, not {type(source).__name__}")
         try:
             parsed = list(_FORMATTER.parse(source))
         except ValueError as exc:
-            raise InvalidMessage(
+            raise TemplateError(
                 f"the body template is not valid ({exc}); write literal braces as {{{{ and }}}}"
             ) from None
-        fields: set[str] = set()
-        for _literal, field, _spec, _conversion in parsed:
-            if field is None:
-                continue
-            root = field.split(".", 1)[0].split("[", 1)[0]
-            if not root or root.isdigit():
-                raise InvalidMessage(
-                    "the body template has a positional placeholder ({} or {0}); name it, "
-                    "e.g. {name}, and give each recipient that variable"
-                )
-            fields.add(root)
+        parts: list[tuple[str, str | None]] = []
+        for literal, field, spec, conversion in parsed:
+            if field is not None:
+                _check_placeholder(field, spec, conversion)
+            parts.append((literal, field))
         self.source = source
-        self.fields = frozenset(fields)
+        self._parts = tuple(parts)
+        self.fields = frozenset(field for _literal, field in parts if field is not None)
         # A body without placeholders is rendered once ("{{" still becomes "{").
-        self.static: str | None = None if fields else source.format_map({})
+        self.static: str | None = (
+            None if self.fields else "".join(literal for literal, _field in parts)
+        )
 
     def render(self, variables: Mapping[str, Any]) -> str:
+        """The body for one recipient; a missing variable raises KeyError naming it."""
         if self.static is not None:
             return self.static
-        return self.source.format_map(variables)
+        return "".join(
+            literal if field is None else literal + str(variables[field])
+            for literal, field in self._parts
+        )
+
+
+def _check_placeholder(field: str, spec: str | None, conversion: str | None) -> None:
+    shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+    shown += "}"
+    if not field or field.isdigit():
+        raise TemplateError(
+            "the body template has a positional placeholder ({} or {0}); name it, "
+            "e.g. {name}, and give each recipient that variable"
+        )
+    if any(char in field for char in ".[]"):
+        raise TemplateError(
+            f"the body template placeholder {shown[:60]} uses attribute or index access; "
+            "only plain {name} placeholders are substituted: put the value itself in the "
+            "recipient's variables"
+        )
+    if conversion:
+        raise TemplateError(
+            f"the body template placeholder {shown[:60]} has a conversion (!{conversion}); "
+            "only plain {name} placeholders are substituted"
+        )
+    if spec:
+        raise TemplateError(
+            f"the body template placeholder {shown[:60]} has a format spec; only plain {{name}}"
+            " placeholders are substituted: format the value before you pass it"
+        )
 
 
 def positional_key(index: int) -> str:
@@ -208,7 +244,7 @@ class Preparer:
             return Item(index, recipient, phone, None, _fail(
                 recipient, "invalid_variable",
                 f"the body could not be rendered for {mask(phone)}: {type(exc).__name__}: "
-                f"{exc}; check the variable types against the template's format specs",
+                f"{exc}; pass variables that can be turned into text",
             ))
         if self._max_body is not None and len(body) > self._max_body:
             return Item(index, recipient, phone, None, _fail(

@@ -42,6 +42,10 @@ class InvalidMessage(ValidationError):
     """A message (body, options, recipients) is malformed."""
 
 
+class TemplateError(InvalidMessage):
+    """A body template uses more than ``{name}`` placeholders and ``{{``/``}}`` escapes."""
+
+
 class AttachmentError(ValidationError):
     """An attachment breaks the provider's attachment rules."""
 

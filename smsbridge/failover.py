@@ -111,6 +111,8 @@ class FailoverProvider(AsyncClosing):
         return classify(error) is SendState.NOT_SENT and isinstance(error, self.failover_on)
 
     async def send(self, message: Message) -> Receipt:
+        # The chain's limit is its smallest member's: checked once, before the first attempt.
+        self._capabilities.check_body(message.body, self._name)
         tried: list[str] = []
         last = len(self.providers) - 1
         for position, provider in enumerate(self.providers):

@@ -60,9 +60,9 @@ class OutcomeStatus(_TolerantEnum):
 
 def _masked(value: object) -> str:
     """attrs ``repr=`` for phone-number fields: enough to tell numbers apart, not to dial them."""
-    from .phone import mask
+    from .phone import masked_repr
 
-    return repr(mask(value)) if isinstance(value, str) else repr(value)
+    return masked_repr(value)
 
 
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -84,11 +84,44 @@ class Recipient:
         return f"Recipient(phone={mask(self.phone)!r}, variables={sorted(self.variables)!r})"
 
 
+def _attachment_error(message: str) -> Exception:
+    from .errors import AttachmentError  # errors imports models for typing only
+
+    return AttachmentError(message)
+
+
+def _check_attachment_url(_instance: Any, _attribute: Any, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise _attachment_error(
+            f"Attachment.url must be a non-empty string (an https:// URL), "
+            f"not {type(value).__name__ if not isinstance(value, str) else 'an empty string'}"
+        )
+
+
+def _check_attachment_type(_instance: Any, _attribute: Any, value: Any) -> None:
+    if not isinstance(value, str):
+        raise _attachment_error(
+            f"Attachment.content_type must be a MIME type string like 'image/png' "
+            f"(or '' to infer it from the URL), not {type(value).__name__}"
+        )
+
+
+def _check_attachment_size(_instance: Any, _attribute: Any, value: Any) -> None:
+    # Only the type: a size out of a provider's range is that provider's error to name.
+    if value is not None and type(value) is not int:
+        raise _attachment_error(
+            f"Attachment.size must be a number of bytes (an int) or None, "
+            f"not {type(value).__name__}"
+        )
+
+
 @attrs.frozen(slots=True)
 class Attachment:
-    url: str
-    content_type: str
-    size: int | None = None
+    """A file sent with a message. Field types are checked here, before any request is built."""
+
+    url: str = attrs.field(validator=_check_attachment_url)
+    content_type: str = attrs.field(validator=_check_attachment_type)
+    size: int | None = attrs.field(default=None, validator=_check_attachment_size)
 
 
 def _to_recipients(value: object) -> tuple[Recipient, ...]:
@@ -112,7 +145,18 @@ def _to_recipients(value: object) -> tuple[Recipient, ...]:
 
 
 def _to_attachments(value: Iterable[Attachment] | None) -> tuple[Attachment, ...]:
-    return tuple(value or ())
+    if isinstance(value, Attachment | str | Mapping):
+        raise _attachment_error(
+            f"attachments must be a list of Attachment, not a single {type(value).__name__}"
+        )
+    out = tuple(value or ())
+    for item in out:
+        if not isinstance(item, Attachment):
+            raise _attachment_error(
+                f"attachments must hold Attachment objects, not {type(item).__name__}; "
+                "write Attachment(url=..., content_type=...)"
+            )
+    return out
 
 
 @attrs.frozen(slots=True)
@@ -121,7 +165,7 @@ class Message:
 
     to: tuple[Recipient, ...] = attrs.field(converter=_to_recipients)
     body: str = ""
-    sender: str | None = None
+    sender: str | None = attrs.field(default=None, repr=_masked)
     attachments: tuple[Attachment, ...] = attrs.field(default=(), converter=_to_attachments)
     options: Mapping[str, Any] = attrs.field(default=_EMPTY, converter=_freeze_mapping)
 
@@ -156,7 +200,7 @@ class BatchReceipt:
     """The provider accepted a multi-recipient request. No per-recipient message ids exist."""
 
     provider: str
-    to: tuple[str, ...]
+    to: tuple[str, ...] = attrs.field(repr=_masked)
     http_status: int
     request_id: str | None = None
     batch_id: str | None = None

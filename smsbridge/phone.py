@@ -53,6 +53,15 @@ def mask(number: str | None) -> str:
     return number[:5] + "*" * (len(number) - 7) + number[-2:]
 
 
+def masked_repr(value: object) -> str:
+    """attrs ``repr=`` for a field holding a number, or a tuple/list of them."""
+    if isinstance(value, str):
+        return repr(mask(value))
+    if isinstance(value, tuple | list):
+        return repr(type(value)(mask(item) if isinstance(item, str) else item for item in value))
+    return repr(value)
+
+
 def mask_text(text: str) -> str:
     """Mask every phone-number-looking run inside free text (used by the log filter)."""
     return _PHONE_PATTERN.sub(lambda m: mask(re.sub(r"[^\d+]", "", m.group(0))), text)

@@ -7,6 +7,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from .errors import InvalidMessage
 from .models import BatchReceipt, Message, Receipt
 
 
@@ -37,6 +38,16 @@ class Capabilities:
     delivery_webhooks: bool = False
     idempotent_send: bool = False
     calls: bool = False
+
+    def check_body(self, body: object, provider: str) -> None:
+        """Raise InvalidMessage when ``body`` is longer than ``max_body_length``; every
+        provider's ``send`` calls this before building a request."""
+        limit = self.max_body_length
+        if limit is not None and isinstance(body, str) and len(body) > limit:
+            raise InvalidMessage(
+                f"the body is {len(body):,} characters; {provider} allows at most {limit:,}: "
+                "shorten it (a long text is better sent as a link)"
+            )
 
 
 @runtime_checkable

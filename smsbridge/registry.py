@@ -8,13 +8,15 @@ A provider factory receives a parsed :class:`ConnectionURL` and keyword override
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 import attrs
 
+from ._urls import redact_userinfo
 from .errors import ConfigurationError
 from .protocol import MessagingProvider
 
@@ -39,36 +41,86 @@ class ConnectionURL:
 
     @classmethod
     def parse(cls, url: str) -> ConnectionURL:
-        if "://" not in url:
+        """Split ``scheme://SECRET@HOST?query``; the secret may hold any character.
+
+        Not ``urllib.parse``: a token or key holding ``/``, ``?``, ``#``, ``[`` or ``@`` would be
+        cut at that character and the rest shown as the host or path. Here the secret runs up to
+        the last ``@`` that is followed by a host and then ``?``, ``#`` or the end.
+        ``%XX`` in the secret is percent-decoding (``%40`` is ``@``, ``%3A`` a ``:`` inside the
+        first key, ``%25`` a literal ``%``); an ``@`` inside a query value is written ``%40``.
+        No error shows any part of the secret.
+        """
+        if not isinstance(url, str):
             raise ConfigurationError(
-                "a connection URL looks like textus://TOKEN@ACCOUNT or "
-                "trackdrive://PUBLIC_KEY:PRIVATE_KEY@SUBDOMAIN"
+                f"a connection URL is a string, not {type(url).__name__}; " + _URL_SHAPE
             )
-        parts = urlsplit(url)
-        # urlsplit lower-cases nothing we need; netloc parsing done by hand to keep ':' in tokens
-        netloc = parts.netloc
-        userinfo, _, host = netloc.rpartition("@")
+        scheme_match = _SCHEME.match(url.strip())
+        if scheme_match is None:
+            raise ConfigurationError("a connection URL looks like " + _URL_SHAPE)
+        scheme = scheme_match.group(1).lower()
+        rest = url.strip()[scheme_match.end():]
+        userinfo, host, tail = _split_authority(rest, scheme)
         username, password = None, None
         if userinfo:
             user, sep, pwd = userinfo.partition(":")
-            username = unquote(user) or None
-            password = unquote(pwd) if sep else None
+            username = _decode_secret(user, scheme) or None
+            password = _decode_secret(pwd, scheme) if sep else None
+        query = tail[1:].partition("#")[0] if tail.startswith("?") else ""
         return cls(
-            scheme=parts.scheme.lower(),
+            scheme=scheme,
             host=unquote(host),
             username=username,
             password=password,
-            params=dict(parse_qsl(parts.query)),
+            params=dict(parse_qsl(query)),
         )
 
     def redacted(self) -> str:
         secret = "***:***@" if self.password is not None else ("***@" if self.username else "")
-        query = "&".join(f"{k}={v}" for k, v in self.params.items())
+        query = "&".join(f"{k}={redact_userinfo(v)}" for k, v in self.params.items())
         return f"{self.scheme}://{secret}{self.host}" + (f"?{query}" if query else "")
 
     def __str__(self) -> str:
         return self.redacted()
 
+
+_URL_SHAPE = "textus://TOKEN@ACCOUNT or trackdrive://PUBLIC_KEY:PRIVATE_KEY@SUBDOMAIN"
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+# What may follow the secret's '@': an account slug / subdomain (an optional port for plug-ins),
+# then the query, a fragment or the end. Nothing of a secret is ever matched against it alone.
+_HOST_THEN_END = re.compile(r"([A-Za-z0-9._~%-]*(?::[0-9]+)?)(?=[?#]|\Z)")
+_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _split_authority(rest: str, scheme: str) -> tuple[str, str, str]:
+    """``(userinfo, host, tail)`` of what follows ``scheme://``; tail starts at ``?``/``#``."""
+    at = len(rest)
+    while (at := rest.rfind("@", 0, at)) != -1:
+        host = _HOST_THEN_END.match(rest, at + 1)
+        if host is not None:
+            return rest[:at], host.group(1), rest[host.end():]
+    host = _HOST_THEN_END.match(rest)
+    if host is not None and "@" not in rest[: host.end()]:
+        return "", host.group(1), rest[host.end():]
+    raise ConfigurationError(
+        f"the {scheme}:// connection URL could not be read (its secret part is not shown): "
+        "after the last '@' must come the account or subdomain (letters, digits, '-', '_', '.'),"
+        " then '?', '#' or the end; write it as " + _URL_SHAPE
+    )
+
+
+def _decode_secret(text: str, scheme: str) -> str:
+    if _PERCENT.search(text):
+        raise ConfigurationError(
+            f"the secret part of the {scheme}:// connection URL has a '%' that is not followed "
+            "by two hex digits (it is not shown); write a literal '%' as %25"
+        )
+    try:
+        return unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        raise ConfigurationError(
+            f"the secret part of the {scheme}:// connection URL has percent-escapes that are not "
+            "UTF-8 (it is not shown); percent-encode the UTF-8 bytes of each character"
+        ) from None
 
 def register_provider(scheme: str, factory: ProviderFactory) -> None:
     """Register ``factory(url: ConnectionURL, **overrides)`` for ``scheme://`` URLs."""

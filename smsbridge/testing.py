@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 import attrs
 
+from . import _constants as C
 from ._closing import AsyncClosing
 from .errors import (
     ConnectError,
@@ -38,6 +39,7 @@ from .errors import (
     api_error_from_response,
 )
 from .models import BatchReceipt, DeliveryStatus, Message, Receipt
+from .phone import masked_repr
 from .protocol import Capabilities
 
 __all__ = ["FAULT_KINDS", "AcceptedMessage", "FakeProvider", "Fault"]
@@ -72,7 +74,7 @@ class Fault:
 class AcceptedMessage:
     """One recipient of one accepted send (a batch gives one per recipient)."""
 
-    to: str
+    to: str = attrs.field(repr=masked_repr)
     body: str
     message_id: str | None
     batch: bool
@@ -107,6 +109,7 @@ class FakeProvider(AsyncClosing):
                 raise ValueError(f"fault probability for {kind!r} must be in [0, 1]")
         self._name = name
         self.capabilities = capabilities or Capabilities(
+            max_body_length=C.DEFAULT_MAX_BODY_LENGTH,
             attachments=True, max_attachments_per_request=10, native_multi_recipient=True,
             max_recipients_per_request=1000)
         self.latency = latency
@@ -180,6 +183,7 @@ class FakeProvider(AsyncClosing):
     # --- the behaviour --------------------------------------------------------------------
 
     async def _call(self, message: Message, phones: list[str], *, batch: bool) -> list[str]:
+        self.capabilities.check_body(message.body, self._name)  # refused: not even a call
         self.calls += 1
         call_number = self.calls
         if self.record:

@@ -68,6 +68,7 @@ def run_cli(args: Sequence[str]) -> int:
     """Run the command line on ``args`` and return the exit code (never raises)."""
     args = list(args)
     redactor.add_from_environment(args)
+    redactor.guard_logging()
     try:
         result = cli.main(args=args, prog_name=PROG, standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as exc:  # bare `smsbridge`: show the help

@@ -8,9 +8,7 @@ argument that looks like a connection URL are registered up front and masked in 
 from __future__ import annotations
 
 import os
-import re
 import sys
-from collections.abc import Iterable
 
 from ..errors import (
     ConfigurationError,
@@ -19,7 +17,8 @@ from ..errors import (
     SmsBridgeError,
     ValidationError,
 )
-from ..registry import ENV_VAR, ConnectionURL
+from ._redact import Redactor as Redactor  # re-exported: the redactor lived here
+from ._redact import redactor as redactor
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a recipient failed or is unknown, or an API / transport error
@@ -29,51 +28,6 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), after the summary was printed
 PROG = "smsbridge"
 DEBUG_ENV = "SMSBRIDGE_DEBUG"
 
-# scheme://userinfo@host: the userinfo part holds the secrets of a connection URL.
-_URL_USERINFO = re.compile(r"[a-z][a-z0-9+.-]*://([^@\s/]+)@", re.IGNORECASE)
-_MIN_SECRET_LENGTH = 3
-
-
-class Redactor:
-    """Masks registered secrets in text. Shared by every error path of one CLI run."""
-
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
-
-    def add(self, secret: str | None) -> None:
-        if secret and len(secret) >= _MIN_SECRET_LENGTH:
-            self._secrets.add(secret)
-
-    def add_url(self, url: str | None) -> None:
-        """Register the user/password of a connection URL (parsed or raw, even malformed)."""
-        if not url:
-            return
-        for match in _URL_USERINFO.finditer(url):
-            userinfo = match.group(1)
-            self.add(userinfo)
-            for part in userinfo.split(":"):
-                self.add(part)
-        try:
-            parsed = ConnectionURL.parse(url)
-        except SmsBridgeError:
-            return
-        self.add(parsed.username)
-        self.add(parsed.password)
-
-    def add_from_environment(self, argv: Iterable[str]) -> None:
-        self.add_url(os.environ.get(ENV_VAR))
-        for arg in argv:
-            if "://" in arg:
-                self.add_url(arg.partition("=")[2] if arg.startswith("--") else arg)
-
-    def __call__(self, text: str) -> str:
-        # longest first, so a secret containing a shorter one is masked whole
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
-
-
-redactor = Redactor()
 
 
 def one_line(text: str) -> str:

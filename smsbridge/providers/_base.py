@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from .._http import HttpClient
+from .._urls import redact_userinfo
 from ..protocol import Capabilities
 from ..ratelimit import RateLimiter
 
@@ -72,4 +73,4 @@ class BaseProvider:
             )
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={self._http.base_url!r})"
+        return f"{type(self).__name__}(base_url={redact_userinfo(self._http.base_url)!r})"

@@ -142,3 +142,32 @@ def test_redactor_masks_userinfo_of_any_connection_url_even_malformed() -> None:
     )
     text = "PUBLIC1 and PRIVATE1 and TOKEN1 and PUBLIC1:PRIVATE1 stay hidden; plain stays"
     assert redact(text) == "*** and *** and *** and *** stay hidden; plain stays"
+
+
+
+_LOG_THROUGH_THE_LAST_RESORT = """
+import logging
+from smsbridge.cli._redact import Redactor
+redact = Redactor()
+redact.add_url("textus://Tok/en?SECRET@acct")
+redact.guard_logging()
+try:
+    raise ValueError("boom with Tok/en?SECRET")
+except ValueError:
+    for name in ("smsbridge", "aiohttp.client"):  # our handler, and the last-resort one
+        logging.getLogger(name).warning("failed with Tok/en?SECRET and %s", "SECRET",
+                                        exc_info=True)
+"""
+
+
+def test_redactor_masks_secrets_in_log_lines_and_their_tracebacks() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SMSBRIDGE_LOG": "warning"}
+    result = subprocess.run([sys.executable, "-c", _LOG_THROUGH_THE_LAST_RESORT], env=env,
+                            capture_output=True, text=True, timeout=30, check=True)
+    assert result.stderr.count("failed with *** and ***") == 2
+    assert "boom with ***" in result.stderr  # the traceback's message too
+    assert "SECRET" not in result.stderr and "Tok/en" not in result.stderr

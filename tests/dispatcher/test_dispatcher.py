@@ -18,6 +18,7 @@ from smsbridge import (
     OutcomeStatus,
     Recipient,
     RetryPolicy,
+    TemplateError,
 )
 from smsbridge.models import Receipt
 from smsbridge.protocol import Capabilities
@@ -126,13 +127,12 @@ async def test_a_missing_variable_fails_only_that_recipient() -> None:
     assert [a.body for a in fake.accepted] == ["Hi Ann, {ok}", "Hi Bo, {ok}"]
 
 
-async def test_a_bad_format_spec_fails_the_recipient_not_the_job() -> None:
+async def test_a_format_spec_fails_the_job_before_any_send() -> None:
     fake = FakeProvider()
     to = [Recipient("+13035550100", {"n": "x"}), Recipient("+13035550101", {"n": 5})]
-    report = await Dispatcher(fake).send(Message(to=to, body="{n:d} left"))
-
-    assert [(o.status.value, o.reason) for o in report] == [
-        ("failed", "invalid_variable"), ("sent", None)]
+    with pytest.raises(TemplateError, match="format spec"):
+        await Dispatcher(fake).send(Message(to=to, body="{n:d} left"))
+    assert fake.calls == 0
 
 
 async def test_a_malformed_template_fails_the_job_before_any_send() -> None:

@@ -18,7 +18,7 @@ from attrs import field
 
 from ..._convert import converter, from_json, from_json_list, structure_hook
 from ...models import DeliveryStatus
-from ...phone import mask
+from ...phone import masked_repr
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -63,7 +63,7 @@ def _phone(key: str) -> Any:
 
 
 def _masked(value: object) -> str:
-    return repr(mask(value)) if isinstance(value, str) else repr(value)
+    return masked_repr(value)
 
 
 @attrs.frozen(slots=True)
@@ -137,7 +137,7 @@ class Account:
     logo: str | None = None
     family_count: int | None = field(default=None, metadata=_k("familyCount"))
     children_count: int | None = field(default=None, metadata=_k("childrenCount"))
-    phone_numbers: tuple[str, ...] = field(default=(), metadata=_k("phoneNumbers"))
+    phone_numbers: tuple[str, ...] = field(default=(), metadata=_k("phoneNumbers"), repr=_masked)
     contacts_enabled: bool | None = field(default=None, metadata=_k("contactsEnabled"))
     effective_role: str | None = field(default=None, metadata=_k("effectiveRole"))
     has_cumulative_plan: bool | None = field(default=None, metadata=_k("hasCumulativePlan"))

@@ -18,6 +18,7 @@ from ..._convert import is_object
 from ..._http import HttpClient, Response, Timeouts
 from ..._logging import logger
 from ..._retry import RetryPolicy
+from ..._urls import redact_userinfo
 from ...errors import ConfigurationError
 from ...models import Attachment, BatchReceipt, DeliveryStatus, Message, Receipt, Recipient
 from ...phone import mask
@@ -25,6 +26,7 @@ from ...protocol import Capabilities, RateLimit
 from ...ratelimit import RateLimiter, RateLimitState
 from ...registry import ConnectionURL
 from .._base import BaseProvider
+from .._credentials import check_credential
 from ._errors import PROVIDER, error_hook
 from ._resource import Scope
 from ._validation import ALLOWED_TYPES, check_region, check_slug
@@ -47,6 +49,7 @@ class TextUsProvider(BaseProvider):
 
     name = PROVIDER
     capabilities = Capabilities(
+        max_body_length=C.TEXTUS_MAX_BODY_LENGTH,
         attachments=True,
         max_attachment_bytes=C.TEXTUS_MAX_ATTACHMENT_BYTES,
         attachment_types=ALLOWED_TYPES,
@@ -70,16 +73,15 @@ class TextUsProvider(BaseProvider):
         default_region: str | None = None,
         verify_attachment_size: bool = False,
     ) -> None:
-        if not isinstance(token, str) or not token.strip() or any(c in token for c in "\r\n"):
-            raise ConfigurationError(
-                "a TextUs API token is required (create one under Profile -> API Tokens)"
-            )
+        token = check_credential(
+            token, "the TextUs API token", hint="create one under Profile -> API Tokens"
+        )
         self.account = check_slug(account) if account is not None else None
         self._http = HttpClient(
             provider=PROVIDER,
             base_url=base_url or C.TEXTUS_BASE_URL,
             headers={
-                "Authorization": f"Bearer {token.strip()}",
+                "Authorization": f"Bearer {token}",
                 "Accept": C.TEXTUS_MEDIA_TYPE,
                 "Content-Type": C.TEXTUS_MEDIA_TYPE,
             },
@@ -103,7 +105,8 @@ class TextUsProvider(BaseProvider):
         token = url.username or url.password
         if not token:
             raise ConfigurationError(
-                f"the connection URL {url.redacted()} has no token; write textus://TOKEN@ACCOUNT"
+                # not url.redacted(): a token typed without its '@' would be the host
+                "the textus:// connection URL has no token; write textus://TOKEN@ACCOUNT"
             )
         unknown = sorted(set(url.params) - set(_URL_OPTIONS))
         if unknown:
@@ -122,7 +125,8 @@ class TextUsProvider(BaseProvider):
         return cls(token, **kwargs)
 
     def __repr__(self) -> str:
-        return f"TextUsProvider(account={self.account!r}, base_url={self._http.base_url!r})"
+        base_url = redact_userinfo(self._http.base_url)
+        return f"TextUsProvider(account={self.account!r}, base_url={base_url!r})"
 
     @property
     def rate_limit_state(self) -> RateLimitState | None:
@@ -131,12 +135,14 @@ class TextUsProvider(BaseProvider):
 
     async def send(self, message: Message) -> Receipt:
         """Send to exactly one recipient: ``POST /:account/messages`` -> 201 Message."""
+        self.capabilities.check_body(message.body, PROVIDER)
         outgoing = await self.messages.prepare(message, batch=False)
         response = await self.messages.submit(outgoing)
         return _receipt(outgoing, response)
 
     async def send_batch(self, message: Message) -> BatchReceipt:
         """One multi-recipient request (``to`` as a list) -> 202 with no per-recipient ids."""
+        self.capabilities.check_body(message.body, PROVIDER)
         outgoing = await self.messages.prepare(message, batch=True)
         response = await self.messages.submit(outgoing)
         return BatchReceipt(

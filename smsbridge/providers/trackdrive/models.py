@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from ...models import DeliveryStatus
-from ...phone import mask
+from ...phone import masked_repr
 
 # TrackDrive relays its SMS carrier's statuses (message_uuid is a Twilio-style SID), so the
 # Twilio vocabulary is mapped; anything else is UNKNOWN with the raw word kept next to it.
@@ -43,7 +43,7 @@ def delivery_status(raw_status: object) -> DeliveryStatus:
 
 
 def _masked(value: object) -> str:
-    return repr(mask(value)) if isinstance(value, str) else repr(value)
+    return masked_repr(value)
 
 
 _EMPTY: Mapping[str, Any] = {}

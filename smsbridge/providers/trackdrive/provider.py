@@ -22,10 +22,12 @@ from ..._http import HttpClient, Timeouts
 from ..._retry import RetryPolicy
 from ...errors import AttachmentError, ConfigurationError, InvalidMessage
 from ...models import DeliveryStatus, Message, Receipt
+from ...phone import masked_repr
 from ...protocol import Capabilities
 from ...ratelimit import RateLimiter
 from ...registry import ConnectionURL
 from .._base import BaseProvider
+from .._credentials import check_credential
 from ._wire import PROVIDER, error_hook
 from .leads import Leads
 from .models import delivery_status
@@ -49,15 +51,16 @@ class _Sent:
 
     id: int | None = None
     message_uuid: str | None = None
-    to: str | None = None
+    to: str | None = attrs.field(default=None, repr=masked_repr)
     status: str | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=MappingProxyType({}), repr=False)
 
 
 def _check_key(value: object, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigurationError(f"TrackDrive {name} is required (API & Access Tokens in the app)")
+    value = check_credential(
+        value, f"TrackDrive {name}", hint="see API & Access Tokens in the TrackDrive app"
+    )
     if not _KEY.fullmatch(value):
         raise ConfigurationError(
             f"TrackDrive {name} contains spaces or unprintable characters; copy it again"
@@ -92,6 +95,7 @@ class TrackDriveProvider(BaseProvider):
 
     name = PROVIDER
     capabilities = Capabilities(
+        max_body_length=C.TRACKDRIVE_MAX_BODY_LENGTH,
         attachments=False,
         native_multi_recipient=False,
         rate_limit=None,  # TrackDrive documents no API rate limit; 429s are still honoured
@@ -157,8 +161,9 @@ class TrackDriveProvider(BaseProvider):
             )
         if not url.username or not url.password:
             raise ConfigurationError(
+                # not url.redacted(): keys typed without their '@' would be the host
                 "a TrackDrive URL carries both keys: trackdrive://PUBLIC_KEY:PRIVATE_KEY@SUBDOMAIN"
-                f" (got {url.redacted()})"
+                f" (got {'one key' if url.username or url.password else 'no key'})"
             )
         kwargs: dict[str, Any] = {k: v for k, v in url.params.items() if v}
         kwargs.update(overrides)
@@ -171,6 +176,7 @@ class TrackDriveProvider(BaseProvider):
         ``Receipt.message_id`` is TrackDrive's text message ``id`` (as a string).
         """
         recipient = message.recipient
+        self.capabilities.check_body(message.body, PROVIDER)
         if message.attachments:
             raise AttachmentError("TrackDrive text messages cannot carry attachments")
         options = message.options
