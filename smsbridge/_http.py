@@ -402,7 +402,6 @@ class HttpClient:
     def _redirect_error(self, response: Response, idempotent: bool) -> RedirectError:
         status = response.status
         location = _safe_location(response.url, response.headers.get("Location"))
-        location = mask_text(location) if location else None
         where = f"to {location}" if location else "without a Location"
         # 303 See Other is how a server answers a POST it has processed; any other 3xx means
         # it did not process the request here.
@@ -456,16 +455,15 @@ def _without_content_type(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _safe_location(request_url: str, location: str | None) -> str | None:
-    """Where a redirect points, as scheme://host[:port]/path: no query, fragment or userinfo."""
+    """Where a redirect points, as scheme://host[:port]/path: no query, fragment or userinfo,
+    and a phone number in the path masked."""
     if not location:
         return None
     try:
         target = URL(request_url).join(URL(location.strip()))
         if not target.is_absolute():
             return None
-        return str(URL.build(scheme=target.scheme, host=target.raw_host or "",
-                             port=target.explicit_port, encoded=True,
-                             path=target.raw_path))
+        return str(target.origin()) + mask_text(target.raw_path)
     except (ValueError, TypeError):
         return None
 
