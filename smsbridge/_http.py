@@ -40,6 +40,7 @@ from .errors import TimeoutError as RequestTimeoutError
 from .ratelimit import RateLimiter, RateLimitState
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_NO_AUTO_CONTENT_TYPE = ("Content-Type",)
 #: Success codes when neither the operation nor the client names its own: any 2xx.
 ANY_2XX: frozenset[int] = frozenset(range(200, 300))
 _REQUEST_ID_HEADERS = ("X-Request-Id", "Request-Id", "X-Amzn-RequestId", "X-Runtime-Request-Id")
@@ -301,6 +302,8 @@ class HttpClient:
             async with session.request(
                 method, url, params=params, data=data, headers=headers,
                 timeout=self._client_timeout, allow_redirects=False,
+                # else aiohttp labels an empty POST/PUT application/octet-stream
+                skip_auto_headers=_NO_AUTO_CONTENT_TYPE if data is None else None,
             ) as resp:
                 content = await resp.read()
                 response_headers: CIMultiDictProxy[str] = resp.headers

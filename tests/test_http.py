@@ -287,7 +287,7 @@ async def test_a_custom_error_hook_decides_what_is_an_error(server):
 SENDS = frozenset({201, 202})
 
 
-@pytest.mark.parametrize("method", ["GET", "DELETE", "HEAD"])
+@pytest.mark.parametrize("method", ["GET", "DELETE", "HEAD", "POST", "PUT"])
 async def test_a_request_without_a_body_carries_no_content_type(server, client, method):
     server.script = [reply(200, {"ok": 1})]
     await client.request(method, "/things")
