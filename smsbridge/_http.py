@@ -21,7 +21,6 @@ from yarl import URL
 
 from . import _constants as C
 from ._logging import logger
-from .phone import mask_text
 from ._read_deadlines import ReadDeadlines
 from ._retry import RetryPolicy, parse_retry_after
 from .errors import (
@@ -37,6 +36,7 @@ from .errors import (
     api_error_from_response,
 )
 from .errors import TimeoutError as RequestTimeoutError
+from .phone import mask_text
 from .ratelimit import RateLimiter, RateLimitState
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})

@@ -143,20 +143,21 @@ class RateLimiter:
     def observe(self, state: RateLimitState) -> None:
         """Follow the server's advertised headroom: when it is spent, wait for the reset."""
         self.state = state
-        if state.remaining is None or state.reset_at is None:
+        remaining = state.remaining
+        if remaining is None or state.reset_at is None:
             return
         now = time.time()
         horizon = server_delay(state.reset_at - now, self.max_pause)
         if horizon is None or horizon == 0:
             return
         # A reset in 2100 must not hold the budget spent for decades: it counts as max_pause.
-        state = attrs.evolve(state, reset_at=now + horizon)
+        reset_at = min(state.reset_at, now + self.max_pause)
         # The lowest figure wins: responses arrive out of order under concurrency.
-        if self._budget is None or state.reset_at > self._budget_reset_at:
-            self._budget = state.remaining
-            self._budget_reset_at = state.reset_at
+        if self._budget is None or reset_at > self._budget_reset_at:
+            self._budget = remaining
+            self._budget_reset_at = reset_at
         else:
-            self._budget = min(self._budget, state.remaining)
+            self._budget = min(self._budget, remaining)
         if self._budget <= 0:
             self.pause(self._budget_reset_at - time.time())
 

@@ -76,17 +76,19 @@ class LoopWatchdog:
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
-    async def alive(self, timeout: float = 5.0) -> bool:
-        """True when the side timer ticks again within ``timeout`` seconds (wall clock)."""
+    async def alive(self, within: float = 5.0) -> bool:
+        """True when the side timer ticks again within ``within`` seconds (wall clock)."""
         before = self.ticks
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            # A thread-free wait that does not rely on the loop's timers: poll by yielding.
-            await asyncio.sleep(0)
-            if self.ticks > before + 2:
-                return True
-            time.sleep(0.001)
-        return False
+
+        def wait() -> None:
+            # In a thread: the loop's own timers are what is under test, so they cannot be
+            # trusted to end this wait. The thread's completion reaches the loop without a timer.
+            deadline = time.monotonic() + within
+            while time.monotonic() < deadline and self.ticks <= before + 2:
+                time.sleep(0.005)
+
+        await asyncio.to_thread(wait)
+        return self.ticks > before + 2
 
     async def stop(self) -> None:
         if self._task is not None:
