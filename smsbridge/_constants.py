@@ -17,6 +17,10 @@ INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 # A server asking us to wait longer than this is reported (RateLimitError) instead of slept on.
 MAX_RETRY_AFTER = 60.0
+# The longest any server-given delay (Retry-After, retry-after-ms, X-RateLimit-Reset) is
+# honoured for, however long the server asks: a provider's limiter is never paused longer than
+# max(its period, this). Longer values are capped; nan, inf and negatives are ignored.
+MAX_SERVER_DELAY = 300.0
 
 # --- client-side rate limiting
 # Default burst of a RateLimiter, in seconds of its rate (at least one request). A bucket of a

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from . import _constants as C
 from ._logging import logger
@@ -29,14 +30,20 @@ from .errors import (
     ConnectError,
     DeliveryUnknownError,
     RateLimitError,
+    RedirectError,
     SmsBridgeError,
     TransportError,
+    UnexpectedStatusError,
     api_error_from_response,
 )
 from .errors import TimeoutError as RequestTimeoutError
+from .phone import mask_text
 from .ratelimit import RateLimiter, RateLimitState
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_NO_AUTO_CONTENT_TYPE = ("Content-Type",)
+#: Success codes when neither the operation nor the client names its own: any 2xx.
+ANY_2XX: frozenset[int] = frozenset(range(200, 300))
 _REQUEST_ID_HEADERS = ("X-Request-Id", "Request-Id", "X-Amzn-RequestId", "X-Runtime-Request-Id")
 # Built once: json.dumps(..., separators=...) constructs a new JSONEncoder on every call.
 _JSON_ENCODER = json.JSONEncoder(separators=(",", ":"))
@@ -138,6 +145,7 @@ class HttpClient:
         error_hook: ErrorHook | None = None,
         connection_limit: int = C.CONNECTION_LIMIT,
         trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
+        expect: frozenset[int] = ANY_2XX,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigurationError(
@@ -149,6 +157,9 @@ class HttpClient:
         self._headers = {"User-Agent": C.USER_AGENT, **headers}
         # What the hot path hands aiohttp: a multidict it copies as is (a dict it converts first).
         self._fixed_headers = CIMultiDictProxy(CIMultiDict(self._headers))
+        # A request without a body carries no Content-Type: there is no content to describe.
+        self._bodyless_headers = CIMultiDictProxy(CIMultiDict(_without_content_type(self._headers)))
+        self.expect = expect
         # The last X-RateLimit-* header values seen and what they parsed to.
         self._rate_limit_parsed: tuple[tuple[str | None, ...], RateLimitState | None] = (
             (), None)
@@ -214,17 +225,29 @@ class HttpClient:
         headers: Mapping[str, str | None] | None = None,
         idempotent: bool | None = None,
         retry: RetryPolicy | None = None,
+        expect: frozenset[int] | None = None,
     ) -> Response:
-        """Send one logical request, retrying only where the request surely had no effect."""
+        """Send one logical request, retrying only where the request surely had no effect.
+
+        ``expect``: the operation's documented success codes (default: the client's). Any other
+        status is an error, a 3xx included (:class:`RedirectError`; never followed), and an
+        undocumented 2xx is an :class:`UnexpectedStatusError`.
+        """
         method = method.upper()
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         policy = retry or self.retry
+        expected = self.expect if expect is None else expect
         url = self.url_for(path)
-        request_headers: Mapping[str, str] = (
-            self._fixed_headers if not headers else _merge_headers(self._headers, headers))
         # UTF-8 bytes under the client's Content-Type: the same bytes aiohttp would encode a
         # str to, without its per-request text payload handling.
         data = None if json_body is None else _JSON_ENCODER.encode(json_body).encode()
+        request_headers: Mapping[str, str]
+        if headers:
+            request_headers = _merge_headers(self._headers, headers)
+            if data is None:
+                request_headers = _without_content_type(request_headers)
+        else:
+            request_headers = self._fixed_headers if data is not None else self._bodyless_headers
         log_path = url[len(self.base_url):] if url.startswith(self.base_url) else "<absolute url>"
         attempt = 0
         while True:
@@ -253,7 +276,7 @@ class HttpClient:
                     self.provider, method, log_path, response.status, attempt, response.elapsed,
                 )
             self._observe_rate_limit(response)
-            api_error = self._error_hook(response)
+            api_error = self._status_error(response, expected, idempotent)
             if api_error is None:
                 return response
             if isinstance(api_error, RateLimitError) and self.rate_limiter is not None:
@@ -282,6 +305,8 @@ class HttpClient:
             async with session.request(
                 method, url, params=params, data=data, headers=headers,
                 timeout=self._client_timeout, allow_redirects=False,
+                # else aiohttp labels an empty POST/PUT application/octet-stream
+                skip_auto_headers=_NO_AUTO_CONTENT_TYPE if data is None else None,
             ) as resp:
                 content = await resp.read()
                 response_headers: CIMultiDictProxy[str] = resp.headers
@@ -361,6 +386,48 @@ class HttpClient:
         if self.rate_limiter is not None:
             self.rate_limiter.observe(state)
 
+    def _status_error(
+        self, response: Response, expected: frozenset[int], idempotent: bool
+    ) -> APIError | None:
+        """The error a response stands for; None when its status is a documented success."""
+        status = response.status
+        if 300 <= status < 400 and status not in expected:
+            return self._redirect_error(response, idempotent)
+        api_error = self._error_hook(response)
+        if api_error is not None or status in expected:
+            return api_error
+        codes = " or ".join(str(code) for code in sorted(expected)) or "none"
+        return UnexpectedStatusError(
+            f"{self.provider}: {response.method} {self._log_path(response.url)} answered "
+            f"HTTP {status}, which is not a documented answer to this operation (expected "
+            f"{codes}); it may have been processed",
+            provider=self.provider, status=status, request_id=response.request_id,
+            body=response.json(), may_have_been_sent=not idempotent, expected=expected,
+        )
+
+    def _redirect_error(self, response: Response, idempotent: bool) -> RedirectError:
+        status = response.status
+        location = _safe_location(response.url, response.headers.get("Location"))
+        where = f"to {location}" if location else "without a Location"
+        # 303 See Other is how a server answers a POST it has processed; any other 3xx means
+        # it did not process the request here.
+        processed = status == 303 and not idempotent
+        effect = ("the server says it processed the request (303 See Other)" if processed
+                  else "the request was not processed")
+        return RedirectError(
+            f"{self.provider}: {response.method} {self._log_path(response.url)} was redirected "
+            f"(HTTP {status}) {where}; redirects are not followed and {effect} — the endpoint "
+            "moved or base_url is wrong (e.g. http:// instead of https://): set base_url to "
+            "the provider's current address",
+            provider=self.provider, status=status, request_id=response.request_id,
+            location=location, may_have_been_sent=processed,
+        )
+
+    def _log_path(self, url: str) -> str:
+        """The path for an error message: no query string, phone numbers masked."""
+        path = url[len(self.base_url):] if url.startswith(self.base_url) else "<absolute url>"
+        return mask_text(path.split("?", 1)[0])
+
     def _final(self, error: SmsBridgeError, idempotent: bool) -> SmsBridgeError:
         if error.may_have_been_sent and not idempotent:
             return DeliveryUnknownError(
@@ -387,6 +454,24 @@ def _merge_headers(
     """Per-request headers override the client's; a ``None`` value drops that header."""
     merged = {**base, **extra}
     return {name: value for name, value in merged.items() if value is not None}
+
+
+def _without_content_type(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items() if name.lower() != "content-type"}
+
+
+def _safe_location(request_url: str, location: str | None) -> str | None:
+    """Where a redirect points, as scheme://host[:port]/path: no query, fragment or userinfo,
+    and a phone number in the path masked."""
+    if not location:
+        return None
+    try:
+        target = URL(request_url).join(URL(location.strip()))
+        if not target.is_absolute():
+            return None
+        return str(target.origin()) + mask_text(target.raw_path)
+    except (ValueError, TypeError):
+        return None
 
 
 def _reason(exc: BaseException) -> str:

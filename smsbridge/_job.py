@@ -23,7 +23,7 @@ from ._logging import logger
 from ._outcomes import failure_outcomes, success_outcomes, unknown_outcomes
 from ._render import Batch, Batcher, Item, JobSpec, Preparer
 from ._report import Tally
-from ._retry import RetryPolicy, SendState, classify
+from ._retry import RetryPolicy, SendState, classify, server_delay
 from ._throttle import Throttle
 from .errors import JournalError, RateLimitError, SmsBridgeError
 from .models import Message, Outcome, OutcomeStatus
@@ -386,9 +386,8 @@ class JobRun:
         if isinstance(error, RateLimitError):
             # One 429 holds every worker: the pause is on the shared throttle, which this
             # worker waits on too before its retry.
-            wait = error.retry_after if error.retry_after is not None else (
-                self._retry.backoff(attempts))
-            self._throttle.pause(min(wait, self._retry.max_retry_after))
+            wait = server_delay(error.retry_after, self._throttle.max_pause)
+            self._throttle.pause(self._retry.backoff(attempts) if wait is None else wait)
             delay = None if delay is None else 0.0
         if delay is None:
             return failure_outcomes(items, attempts, self._provider_name, error), 0.0

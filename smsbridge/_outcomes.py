@@ -12,6 +12,7 @@ from .errors import (
     InvalidPhoneNumber,
     PermissionDeniedError,
     RateLimitError,
+    RedirectError,
     ServerError,
     SmsBridgeError,
     TransportError,
@@ -27,6 +28,7 @@ _FAILURE_REASONS: tuple[tuple[type[SmsBridgeError], str], ...] = (
     (AuthenticationError, "auth"),
     (PermissionDeniedError, "auth"),
     (ServerError, "server_error"),
+    (RedirectError, "redirected"),  # the endpoint moved or base_url is wrong; not sent
     (APIError, "rejected"),
     (TransportError, "connect_error"),
 )

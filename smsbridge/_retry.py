@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -10,7 +11,13 @@ from email.utils import parsedate_to_datetime
 
 import attrs
 
-from ._constants import INITIAL_BACKOFF, MAX_BACKOFF, MAX_RETRIES, MAX_RETRY_AFTER
+from ._constants import (
+    INITIAL_BACKOFF,
+    MAX_BACKOFF,
+    MAX_RETRIES,
+    MAX_RETRY_AFTER,
+    MAX_SERVER_DELAY,
+)
 from .errors import RateLimitError, SmsBridgeError
 
 
@@ -47,33 +54,61 @@ class RetryPolicy:
             return None
         if error.may_have_been_sent and not idempotent:
             return None
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
-            if error.retry_after > self.max_retry_after:
-                return None
-            return max(error.retry_after, 0.0)
+        if isinstance(error, RateLimitError):
+            # Uncapped here: a wait longer than max_retry_after is reported, not slept on.
+            wait = server_delay(error.retry_after, math.inf)
+            if wait is not None:
+                return None if wait > self.max_retry_after else wait
         return self.backoff(retry_number)
 
 
 NO_RETRIES = RetryPolicy(max_retries=0)
 
 
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """``retry-after-ms``, then ``Retry-After`` as seconds, then as an HTTP date."""
-    millis = headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
+def server_delay(seconds: object, cap: float = MAX_SERVER_DELAY) -> float | None:
+    """The one gate every delay a server gives passes before it becomes a pause or a sleep.
+
+    ``None`` (treat as absent) unless ``seconds`` is a finite number >= 0: ``nan`` never
+    returns from ``asyncio.sleep`` and corrupts the loop's timer order, ``inf`` or a date in
+    2100 would freeze a limiter for good. A finite value is capped at ``cap`` seconds.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return None
+    value = float(seconds)
+    if not math.isfinite(value) or value < 0:
+        return None
+    return min(value, cap)
+
+
+def parse_retry_after(
+    headers: Mapping[str, str], cap: float = MAX_SERVER_DELAY
+) -> float | None:
+    """``retry-after-ms``, then ``Retry-After`` as seconds, then as an HTTP date.
+
+    Every value passes :func:`server_delay`: one that is not a finite number >= 0 counts as
+    absent (the next form is tried), and a longer one is capped at ``cap``.
+    """
+    delay = server_delay(_number(headers.get("retry-after-ms")), math.inf)
+    if delay is not None:
+        return min(delay / 1000.0, cap)
     value = headers.get("Retry-After")
     if not value:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
+    delay = server_delay(_number(value), cap)
+    if delay is not None or _number(value) is not None:
+        return delay
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
-    return max(when.timestamp() - time.time(), 0.0)
+    # A date already past means "now"; a date past the cap is capped like any other delay.
+    return server_delay(max(when.timestamp() - time.time(), 0.0), cap)
+
+
+def _number(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+from . import _constants as C
+from ._retry import server_delay
 from .errors import ConfigurationError
 from .protocol import MessagingProvider, RateLimit
 from .ratelimit import RateLimiter
@@ -54,12 +56,21 @@ class Throttle:
         if self.shared is not None:
             RateLimiter.release_reservation()
 
+    @property
+    def max_pause(self) -> float:
+        """The longest a server-given delay holds the workers: the limiters' longest cap."""
+        caps = [lim.max_pause for lim in (self.limiter, self.shared) if lim is not None]
+        return max(caps) if caps else C.MAX_RETRY_AFTER
+
     def pause(self, seconds: float) -> None:
+        delay = server_delay(seconds, self.max_pause)
+        if delay is None:
+            return
         self.idle = False
         for limiter in (self.limiter, self.shared):
             if limiter is not None:
-                limiter.pause(seconds)
-        self._paused_until = max(self._paused_until, time.monotonic() + max(seconds, 0.0))
+                limiter.pause(delay)
+        self._paused_until = max(self._paused_until, time.monotonic() + delay)
 
 
 def _limiter(requests: float, period: float) -> RateLimiter:

@@ -126,6 +126,34 @@ class ServerError(APIError):
     """5xx: the provider failed."""
 
 
+class RedirectError(APIError):
+    """3xx: the provider pointed elsewhere; redirects are never followed.
+
+    Following one would resend credentials and a message body to wherever the server says.
+    The request was not processed (a POST was surely not sent), except after ``303 See Other``,
+    which means the server did process it (``may_have_been_sent``). ``location`` is where it
+    pointed: scheme, host and path only, never the query string (it may carry secrets).
+    """
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
+
+
+class UnexpectedStatusError(APIError):
+    """A success status the provider does not document for this operation (``expected``).
+
+    The request may have been processed in some undocumented way: a send answered this way is
+    reported as possibly sent, never retried.
+    """
+
+    def __init__(
+        self, message: str, *, expected: frozenset[int] = frozenset(), **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.expected = expected
+
+
 class TransportError(SmsBridgeError):
     """The HTTP exchange itself failed (connection, TLS, timeout, reset)."""
 

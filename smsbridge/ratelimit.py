@@ -16,6 +16,7 @@ import attrs
 from aiolimiter import AsyncLimiter
 
 from . import _constants as C
+from ._retry import server_delay
 
 
 @attrs.frozen(slots=True)
@@ -45,7 +46,7 @@ def _int(value: str | None) -> int | None:
         return None
     try:
         return int(float(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # "nan" / "inf" are no figure at all
         return None
 
 
@@ -55,13 +56,28 @@ class RateLimiter:
     ``burst`` caps how many acquisitions may happen back to back (default: 50 ms worth of the
     rate, at least one). A larger burst on top of the continuous refill lets more than the limit
     out within one of the server's fixed windows, which draws 429s.
+
+    ``max_pause`` is the longest a server can hold this limiter (a 429's Retry-After, a far
+    X-RateLimit-Reset): default ``max(period, 60 s)``, one full window. A longer server-given
+    delay is capped to it; one that is not a finite number >= 0 is ignored.
     """
 
-    def __init__(self, max_rate: float, period: float = 1.0, *, burst: float | None = None) -> None:
+    def __init__(
+        self,
+        max_rate: float,
+        period: float = 1.0,
+        *,
+        burst: float | None = None,
+        max_pause: float | None = None,
+    ) -> None:
         if max_rate <= 0 or period <= 0:
             raise ValueError("rate limit must be positive (requests > 0 per period > 0 seconds)")
+        if max_pause is not None and not (0 <= max_pause < float("inf")):
+            raise ValueError("max_pause must be a finite number of seconds >= 0")
         self.max_rate = max_rate
         self.period = period
+        self.max_pause: float = (
+            max(period, C.MAX_RETRY_AFTER) if max_pause is None else float(max_pause))
         per_second = max_rate / period
         capacity = burst if burst is not None else max(
             1.0, per_second * C.RATE_LIMIT_BURST_SECONDS)
@@ -116,8 +132,11 @@ class RateLimiter:
         _reserved.set(None)
 
     def pause(self, seconds: float) -> None:
-        """Hold every waiter for ``seconds`` (a 429 with Retry-After)."""
-        until = time.monotonic() + max(seconds, 0.0)
+        """Hold every waiter for ``seconds`` (a 429 with Retry-After), at most ``max_pause``."""
+        delay = server_delay(seconds, self.max_pause)
+        if delay is None:
+            return
+        until = time.monotonic() + delay
         if until > self._paused_until:
             self._paused_until = until
             self.pauses += 1
@@ -125,16 +144,21 @@ class RateLimiter:
     def observe(self, state: RateLimitState) -> None:
         """Follow the server's advertised headroom: when it is spent, wait for the reset."""
         self.state = state
-        if state.remaining is None or state.reset_at is None:
+        remaining = state.remaining
+        if remaining is None or state.reset_at is None:
             return
-        if state.reset_at <= time.time():
+        now = time.time()
+        horizon = server_delay(state.reset_at - now, self.max_pause)
+        if horizon is None or horizon == 0:
             return
+        # A reset in 2100 must not hold the budget spent for decades: it counts as max_pause.
+        reset_at = min(state.reset_at, now + self.max_pause)
         # The lowest figure wins: responses arrive out of order under concurrency.
-        if self._budget is None or state.reset_at > self._budget_reset_at:
-            self._budget = state.remaining
-            self._budget_reset_at = state.reset_at
+        if self._budget is None or reset_at > self._budget_reset_at:
+            self._budget = remaining
+            self._budget_reset_at = reset_at
         else:
-            self._budget = min(self._budget, state.remaining)
+            self._budget = min(self._budget, remaining)
         if self._budget <= 0:
             self.pause(self._budget_reset_at - time.time())
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -52,3 +54,53 @@ async def _serve(handle: Handler) -> AsyncIterator[str]:
 def serve() -> Callable[[Handler], contextlib.AbstractAsyncContextManager[str]]:
     """``async with serve(handler) as url:`` — a real local server for pipeline tests."""
     return _serve
+
+
+class LoopWatchdog:
+    """Counts ticks of a side timer on the running loop: proof the loop still fires timers.
+
+    ``asyncio.sleep(nan)`` never returns and breaks the loop's timer ordering, after which
+    unrelated timeouts stop firing; a test asserting ``alive()`` catches exactly that.
+    """
+
+    def __init__(self, interval: float = 0.02) -> None:
+        self.interval = interval
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.ticks += 1
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def alive(self, within: float = 5.0) -> bool:
+        """True when the side timer ticks again within ``within`` seconds (wall clock)."""
+        before = self.ticks
+
+        def wait() -> None:
+            # In a thread: the loop's own timers are what is under test, so they cannot be
+            # trusted to end this wait. The thread's completion reaches the loop without a timer.
+            deadline = time.monotonic() + within
+            while time.monotonic() < deadline and self.ticks <= before + 2:
+                time.sleep(0.005)
+
+        await asyncio.to_thread(wait)
+        return self.ticks > before + 2
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+@pytest.fixture
+async def loop_watchdog() -> AsyncIterator[LoopWatchdog]:
+    """A side timer ticking on the test's loop; ``await loop_watchdog.alive()`` asserts it."""
+    watchdog = LoopWatchdog()
+    watchdog.start()
+    yield watchdog
+    await watchdog.stop()

@@ -24,11 +24,13 @@ from smsbridge import (
     ConnectError,
     DeliveryUnknownError,
     RateLimiter,
+    RedirectError,
     RetryPolicy,
     ServerError,
     TimeoutError,
     Timeouts,
     TransportError,
+    UnexpectedStatusError,
 )
 from smsbridge._http import HttpClient, Response
 
@@ -280,3 +282,89 @@ async def test_a_custom_error_hook_decides_what_is_an_error(server):
     with pytest.raises(Wrong):
         await http.request("GET", "/x")
     await http.aclose()
+
+
+SENDS = frozenset({201, 202})
+
+
+@pytest.mark.parametrize("method", ["GET", "DELETE", "HEAD", "POST", "PUT"])
+async def test_a_request_without_a_body_carries_no_content_type(server, client, method):
+    server.script = [reply(200, {"ok": 1})]
+    await client.request(method, "/things")
+    await client.request(method, "/things", headers={"Accept": "application/json"})
+    for hit in server.hits:
+        assert "Content-Type" not in hit["headers"]
+
+
+async def test_a_request_with_a_body_keeps_the_client_content_type(server, client):
+    server.script = [reply(201)]
+    await client.request("POST", "/things", json_body={"a": 1})
+    await client.request("PUT", "/things", json_body={"a": 1}, headers={"Accept": "text/plain"})
+    assert [h["headers"]["Content-Type"] for h in server.hits] == ["application/json"] * 2
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_a_redirected_post_is_a_not_sent_redirect_error_naming_the_location(
+    server, client, status
+):
+    server.script = [reply(status, headers={
+        "Location": "https://new.example:8443/v2/messages?token=sk_live_leak#frag"})]
+    with pytest.raises(RedirectError) as caught:
+        await client.request("POST", "/messages", json_body={"to": "+13035551234"},
+                             expect=SENDS)
+    error = caught.value
+    assert error.status == status and not error.may_have_been_sent and not error.retryable
+    assert error.location == "https://new.example:8443/v2/messages"
+    assert "https://new.example:8443/v2/messages" in str(error)
+    assert "sk_live_leak" not in str(error) and "frag" not in str(error)
+    assert "base_url" in str(error)
+    assert len(server.hits) == 1  # never followed, never retried
+
+
+async def test_a_relative_location_is_resolved_against_the_request(server, client):
+    server.script = [reply(302, headers={"Location": "/elsewhere/x?secret=1"})]
+    with pytest.raises(RedirectError) as caught:
+        await client.request("GET", "/things")
+    assert caught.value.location == server.url.rsplit("/api", 1)[0] + "/elsewhere/x"
+    assert len(server.hits) == 1  # a GET redirect is not retried either
+
+
+async def test_a_redirect_without_location_says_so(server, client):
+    server.script = [reply(307)]
+    with pytest.raises(RedirectError, match="without a Location") as caught:
+        await client.request("POST", "/messages", json_body={}, expect=SENDS)
+    assert caught.value.location is None
+
+
+async def test_303_see_other_to_a_post_means_it_was_processed_so_the_outcome_is_unknown(
+    server, client
+):
+    server.script = [reply(303, headers={"Location": "/api/messages/abc"})]
+    with pytest.raises(DeliveryUnknownError) as caught:
+        await client.request("POST", "/messages", json_body={}, expect=SENDS)
+    assert isinstance(caught.value.cause, RedirectError)
+    assert caught.value.cause.may_have_been_sent
+    assert len(server.hits) == 1
+
+
+async def test_an_undocumented_2xx_to_a_post_is_unknown_and_never_retried(server, client):
+    server.script = [reply(200, {"ok": True})]
+    with pytest.raises(DeliveryUnknownError) as caught:
+        await client.request("POST", "/messages", json_body={}, expect=SENDS)
+    cause = caught.value.cause
+    assert isinstance(cause, UnexpectedStatusError)
+    assert cause.status == 200 and cause.expected == SENDS
+    assert "201 or 202" in str(cause)
+    assert len(server.hits) == 1
+
+
+async def test_an_undocumented_2xx_to_a_get_is_an_unexpected_status_error(server, client):
+    server.script = [reply(204)]
+    with pytest.raises(UnexpectedStatusError):
+        await client.request("GET", "/things", expect=frozenset({200}))
+
+
+async def test_a_documented_status_is_returned(server, client):
+    server.script = [reply(202)]
+    response = await client.request("POST", "/messages", json_body={}, expect=SENDS)
+    assert response.status == 202

@@ -95,3 +95,46 @@ async def test_our_own_requests_spend_the_advertised_budget():
     assert limiter.pauses == 0
     await limiter.acquire()
     assert limiter.pauses == 1  # the second request used the last slot: wait for the reset
+
+
+@pytest.mark.parametrize("seconds", [1e9, float("inf")])
+async def test_a_huge_pause_is_capped_at_max_pause(seconds):
+    limiter = RateLimiter(1000, 1.0, max_pause=0.05)
+    limiter.pause(seconds)
+    started = time.monotonic()
+    await asyncio.wait_for(limiter.acquire(), timeout=5.0)
+    # inf is no delay at all (ignored); 1e9 is held for max_pause only.
+    assert time.monotonic() - started < 2.0
+    assert limiter.pauses == (1 if seconds == 1e9 else 0)
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("-inf"), -5.0])
+async def test_a_nan_or_negative_pause_is_ignored(seconds):
+    limiter = RateLimiter(1000, 1.0)
+    limiter.pause(seconds)
+    await asyncio.wait_for(limiter.acquire(), timeout=5.0)
+    assert limiter.pauses == 0
+
+
+def test_max_pause_defaults_to_one_window_and_at_least_a_minute():
+    assert RateLimiter(1000, 300.0).max_pause == 300.0
+    assert RateLimiter(10, 1.0).max_pause == 60.0
+    with pytest.raises(ValueError, match="max_pause"):
+        RateLimiter(10, 1.0, max_pause=float("nan"))
+
+
+@pytest.mark.parametrize("reset", ["inf", "nan", "1e400", "-inf"])
+def test_state_ignores_a_non_finite_reset(reset):
+    state = RateLimitState.from_headers(CIMultiDict({
+        "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}))
+    assert state == RateLimitState(limit=None, remaining=0, reset_at=None)
+
+
+async def test_a_reset_in_2100_holds_the_limiter_no_longer_than_max_pause():
+    limiter = RateLimiter(1000, 1.0, max_pause=0.05)
+    year_2100 = 4102444800.0
+    limiter.observe(RateLimitState(limit=1000, remaining=0, reset_at=year_2100))
+    started = time.monotonic()
+    for _ in range(3):  # the spent budget must not re-pause for decades after each request
+        await asyncio.wait_for(limiter.acquire(), timeout=5.0)
+    assert time.monotonic() - started < 3.0

@@ -9,7 +9,15 @@ import pytest
 from multidict import CIMultiDict
 
 from smsbridge import _retry
-from smsbridge._retry import NO_RETRIES, RetryPolicy, SendState, classify, parse_retry_after
+from smsbridge._constants import MAX_SERVER_DELAY
+from smsbridge._retry import (
+    NO_RETRIES,
+    RetryPolicy,
+    SendState,
+    classify,
+    parse_retry_after,
+    server_delay,
+)
 from smsbridge.errors import (
     ConnectError,
     RateLimitError,
@@ -86,7 +94,7 @@ def test_classify_splits_not_sent_from_unknown():
         ({"Retry-After": "5"}, 5.0),
         ({"Retry-After": "1.5"}, 1.5),
         ({"retry-after": "7"}, 7.0),
-        ({"Retry-After": "-3"}, 0.0),
+        ({"Retry-After": "-3"}, None),  # not a delay: treated as absent
         ({"retry-after-ms": "250", "Retry-After": "9"}, 0.25),
         ({"retry-after-ms": "junk", "Retry-After": "9"}, 9.0),
         ({"Retry-After": "soon"}, None),
@@ -103,3 +111,39 @@ def test_parse_retry_after_http_dates():
     assert 28.0 <= parse_retry_after(CIMultiDict({"Retry-After": future})) <= 30.5
     past = formatdate(time.time() - 30, usegmt=True)
     assert parse_retry_after(CIMultiDict({"Retry-After": past})) == 0.0
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), -5.0, -0.001,
+                                   None, "5", True])
+def test_server_delay_treats_non_finite_negative_or_non_numeric_values_as_absent(value):
+    assert server_delay(value, 60.0) is None
+
+
+def test_server_delay_caps_finite_values_and_keeps_smaller_ones():
+    assert server_delay(1_000_000_000, 60.0) == 60.0
+    assert server_delay(12.5, 60.0) == 12.5
+    assert server_delay(0, 60.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "1000000000"}, MAX_SERVER_DELAY),
+        ({"Retry-After": "inf"}, None),
+        ({"Retry-After": "nan"}, None),
+        ({"Retry-After": "-5"}, None),
+        ({"Retry-After": "Fri, 01 Jan 2100 00:00:00 GMT"}, MAX_SERVER_DELAY),
+        ({"retry-after-ms": "nan"}, None),
+        ({"retry-after-ms": "inf"}, None),
+        ({"retry-after-ms": "nan", "Retry-After": "3"}, 3.0),
+        ({"retry-after-ms": "1e15"}, MAX_SERVER_DELAY),
+    ],
+)
+def test_parse_retry_after_never_yields_an_uncapped_or_non_finite_delay(headers, expected):
+    assert parse_retry_after(CIMultiDict(headers)) == expected
+
+
+def test_a_non_finite_retry_after_on_an_error_falls_back_to_backoff():
+    error = RateLimitError("slow down", provider="p", status=429, retry_after=float("nan"))
+    delay = POLICY.delay_for(error, 1, idempotent=False)
+    assert delay is not None and 0.25 <= delay <= 0.5

@@ -62,9 +62,11 @@ class Resource:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        expect: frozenset[int] | None = None,
     ) -> T:
-        """One request whose success answer is a single JSON object."""
-        response = await self._http.request(method, path, params=params, json_body=json_body)
+        """One request whose success answer is a single JSON object (``expect``: its codes)."""
+        response = await self._http.request(
+            method, path, params=params, json_body=json_body, expect=expect)
         return parse(json_object(response))
 
     def _collection(

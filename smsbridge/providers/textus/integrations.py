@@ -41,7 +41,8 @@ class Integrations(Resource):
             )
         body = {"provider": "webhook", "settings": {"url": url, "actions": actions}}
         path = self._scope.account_path("/integrations", account)
-        return await self._object("POST", path, Integration.from_json, json_body=body)
+        return await self._object("POST", path, Integration.from_json, json_body=body,
+                                  expect=frozenset({201}))
 
     def list(self, *, account: str | None = None) -> AsyncPager[Integration]:
         """``GET /:account/integrations``: every integration of the account."""

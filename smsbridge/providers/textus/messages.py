@@ -37,6 +37,10 @@ _NO_CREDENTIALS: Mapping[str, str | None] = {
     "Content-Type": None,
 }
 _SIZE_CACHE_LIMIT = 4096
+# Documented answers: 201 with a Message (one recipient), 202 with no body (several).
+_SEND_EXPECT = frozenset({201, 202})
+# A file host may redirect (to a CDN): the size is then unknown, not an error.
+_HEAD_EXPECT = frozenset(range(200, 400))
 
 
 @attrs.define(slots=True)  # one per send: not "frozen", whose __init__ costs twice as much
@@ -108,11 +112,13 @@ class Messages(Resource):
 
     async def retry(self, message: str | Message) -> None:
         """``POST /messages/:slug/retry`` (202): allowed for failed, transient or unknown."""
-        await self._http.request("POST", self._scope.iri(message, "messages") + "/retry")
+        await self._http.request("POST", self._scope.iri(message, "messages") + "/retry",
+                                 expect=frozenset({202}))
 
     def submit(self, outgoing: Outgoing) -> Awaitable[Response]:
         # Not a coroutine itself: the caller awaits the request directly (one frame less a send).
-        return self._http.request("POST", outgoing.path, json_body=outgoing.payload)
+        return self._http.request("POST", outgoing.path, json_body=outgoing.payload,
+                                  expect=_SEND_EXPECT)
 
     async def prepare(
         self, message: OutgoingMessage, *, batch: bool, without_account: bool = False
@@ -208,7 +214,8 @@ class Messages(Resource):
         """``Content-Length`` from a HEAD on the public URL (None when the host does not say)."""
         where = url.split("?", 1)[0][:80]
         try:
-            response = await self._http.request("HEAD", url, headers=_NO_CREDENTIALS)
+            response = await self._http.request(
+                "HEAD", url, headers=_NO_CREDENTIALS, expect=_HEAD_EXPECT)
         except APIError as exc:
             raise AttachmentError(
                 f"the attachment URL {where} answered HTTP {exc.status} to a HEAD request; "
@@ -219,6 +226,8 @@ class Messages(Resource):
                 f"could not reach the attachment URL {where} to check its size "
                 f"({type(exc).__name__}); check the URL or pass verify_attachment_size=False"
             ) from exc
+        if response.status >= 300:
+            return None
         length = response.headers.get("Content-Length", "")
         return int(length) if length.isdigit() else None
 

@@ -89,6 +89,8 @@ class TextUsProvider(BaseProvider):
             retry=retry,
             session=session,
             error_hook=error_hook,
+            # What most TextUs operations document; the others name their own codes.
+            expect=frozenset({200}),
         )
         self._http.rate_limiter = self._default_rate_limiter(rate_limiter)
         scope = Scope(self._http, self.account, check_region(default_region))

@@ -124,7 +124,9 @@ class Contacts(Resource):
         if not body.get("phones"):
             raise ValidationError("a TextUs contact needs at least one phone number")
         path = self._scope.account_path("/contacts", account)
-        return await self._object("POST", path, parser(Contact), json_body=body)
+        # The docs show 200; 201 is what a create usually answers (reference: a docs quirk).
+        return await self._object("POST", path, parser(Contact), json_body=body,
+                                  expect=frozenset({200, 201}))
 
     async def update(
         self,
@@ -204,4 +206,4 @@ class OptOuts(Resource):
     async def create(self, number: str, *, account: str | None = None) -> OptOut:
         """``PUT /:account/opt_outs/:phone_number`` (201): opt the number out."""
         path = self._scope.number_path("/opt_outs", number, account)
-        return await self._object("PUT", path, parser(OptOut))
+        return await self._object("PUT", path, parser(OptOut), expect=frozenset({201}))

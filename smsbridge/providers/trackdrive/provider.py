@@ -141,6 +141,7 @@ class TrackDriveProvider(BaseProvider):
             session=session,
             rate_limiter=self._default_rate_limiter(rate_limiter),
             error_hook=error_hook,
+            expect=frozenset({200}),  # every documented TrackDrive success is HTTP 200
         )
         self.subdomain = subdomain
         self.default_region = default_region.upper() if default_region else None

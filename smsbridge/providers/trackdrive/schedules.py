@@ -135,7 +135,9 @@ class Schedules(Resource):
         return self._record(response, Schedule, ROOT)
 
     async def delete(self, schedule_id: int | str) -> None:
-        await self._http.request("DELETE", f"{PATH}/{record_id(schedule_id, 'schedule_id')}")
+        # The status is undocumented: a Rails destroy answers 200 with the record or 204.
+        await self._http.request("DELETE", f"{PATH}/{record_id(schedule_id, 'schedule_id')}",
+                                 expect=frozenset({200, 204}))
 
     async def make_call(
         self,

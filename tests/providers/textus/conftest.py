@@ -117,6 +117,8 @@ class Api:
         assert headers["Accept"] == MEDIA_TYPE
         if body:
             assert headers["Content-Type"] == MEDIA_TYPE
+        else:  # no body, nothing for a Content-Type to describe
+            assert "Content-Type" not in headers
 
 
 @pytest.fixture
