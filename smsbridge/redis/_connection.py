@@ -42,7 +42,7 @@ def mask_url(url: str) -> str:
         host = f"[{host}]"
     if parts.port is not None:
         host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***" if parts.password is not None and parts.username else "***"
+    user = f"{parts.username or ''}:***" if parts.password is not None else "***"
     return urlunsplit((parts.scheme, f"{user}@{host}", parts.path, parts.query, parts.fragment))
 
 
