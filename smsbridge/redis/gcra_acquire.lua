@@ -10,8 +10,9 @@
 -- ARGV[5] observed remaining budget, or '' (piggybacked from observe())
 -- ARGV[6] observed budget reset, unix us, or ''
 --
--- Returns {granted, wait_us}: granted=1 -> the caller owns the slot at now + wait_us;
--- granted=0 -> nothing was reserved, ask again after wait_us.
+-- Returns {granted, wait_us, slot_us}: granted=1 -> the caller owns the slot at now + wait_us
+-- (slot_us, unix us on the Redis clock); granted=0 -> nothing was reserved, ask again after
+-- wait_us.
 --
 -- The time is Redis's own TIME, so the clocks of the workers do not matter.
 local t = redis.call('TIME')
@@ -65,7 +66,7 @@ end
 
 if slot - now > lookahead then
   if budget_changed then save_budget() end
-  return {0, slot - lookahead - now}
+  return {0, slot - lookahead - now, slot}
 end
 
 tat = math.max(tat, slot) + interval
@@ -76,4 +77,4 @@ if reset and slot < reset then
   budget_changed = true
 end
 if budget_changed then save_budget() end
-return {1, slot - now}
+return {1, slot - now, slot}

@@ -11,7 +11,11 @@ Shared state, all under one hash tag (one Redis Cluster slot):
 
 - the schedule (GCRA's theoretical arrival time);
 - a pause: :meth:`pause` (a 429's Retry-After) holds every process, and pushes the schedule
-  past the pause so the rate resumes without a burst;
+  past the pause so the rate resumes without a burst. Every acquire honours it in the script;
+  a slot reserved *before* the pause but due inside it is given up and reserved again, when
+  this process hears of the pause: from its own :meth:`pause` at once, from other processes
+  through a pub/sub message (normally within a millisecond; if the subscription is down, a
+  slot reserved before the pause may still go, at most ``lookahead`` seconds into it);
 - the server's budget: :meth:`observe` (``X-RateLimit-Remaining`` / ``X-RateLimit-Reset``)
   travels with this process's next acquire (no extra round trip); once the lowest figure seen
   for the current window is spent, nobody's slot comes before its reset.
@@ -29,13 +33,16 @@ most ``timeout`` seconds and raises :class:`~smsbridge.redis.errors.LimiterUnava
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
+from types import TracebackType
 from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
 from .. import _constants as C
+from .._logging import logger
 from ..errors import ConfigurationError
 from ..limits.protocol import Permit
 from ._connection import DEFAULT_TIMEOUT, RedisConnection, Script
@@ -53,6 +60,8 @@ _US = 1_000_000
 _MIN_LOOKAHEAD = 1.0  # seconds; with a slow rate, at least a few slots ahead
 _LOOKAHEAD_SLOTS = 8
 _MIN_KEEP_MS = 86_400_000  # an idle schedule is kept a day (a lost one costs one look-ahead)
+_LISTEN_POLL = 1.0  # seconds; get_message's wait, portable across redis-py versions
+_RESUBSCRIBE_PAUSE = 1.0  # after the subscription failed (acquire reports a Redis outage)
 
 
 class RedisLimiter:
@@ -101,7 +110,8 @@ class RedisLimiter:
         self._lookahead_us = round(lookahead * _US)
         self._keep_ms = max(_MIN_KEEP_MS, round(2 * period * 1000))
         self._observed: tuple[int, int] | None = None  # (remaining, reset unix us), not yet sent
-        self._pauses = 0  # bumped by pause(): a slot reserved before it is given up
+        self._paused_until_us = 0  # the latest pause end heard of, Redis clock
+        self._listener: asyncio.Task[None] | None = None
         self.round_trips = 0
 
     @classmethod
@@ -131,16 +141,17 @@ class RedisLimiter:
         return self.max_rate / self.period
 
     async def acquire(self) -> Permit:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen(), name="smsbridge-redis-pauses")
         while True:
-            pauses = self._pauses
-            granted, wait = await self._reserve()
+            granted, wait, slot_us = await self._reserve()
             if wait > 0:
                 await asyncio.sleep(wait)
-            # A pause this process learned of while we slept overrides our earlier slot.
-            if granted and pauses == self._pauses:
+            # A pause heard of while we slept, ending after our slot, overrides it.
+            if granted and slot_us >= self._paused_until_us:
                 return Permit(self)
 
-    async def _reserve(self) -> tuple[bool, float]:
+    async def _reserve(self) -> tuple[bool, float, int]:
         observed, self._observed = self._observed, None
         args: list[str | int] = [self._interval_us, self._tau_us, self._lookahead_us,
                                  self._keep_ms, "", ""]
@@ -154,20 +165,45 @@ class RedisLimiter:
                 self._merge(*observed)
             raise
         self.round_trips += 1
-        granted, wait_us = reply
-        return bool(int(granted)), max(0, int(wait_us)) / _US
+        granted, wait_us, slot_us = reply
+        return bool(int(granted)), max(0, int(wait_us)) / _US, int(slot_us)
 
     async def pause(self, seconds: float) -> None:
         """Hold every process for ``seconds`` (the longest pause wins)."""
-        self._pauses += 1
         length = round(max(seconds, 0.0) * _US)
         if length <= 0:
             return
-        await self._connection.run(
+        until = await self._connection.run(
             _PAUSE, self.keys.all,
             [length, self._tau_us, self._lookahead_us, self._keep_ms, self.keys.channel],
             "a rate-limit pause", LimiterUnavailableError)
         self.round_trips += 1
+        self._heard_pause(int(until))
+
+    def _heard_pause(self, until_us: int) -> None:
+        self._paused_until_us = max(self._paused_until_us, until_us)
+
+    async def _listen(self) -> None:
+        """Follow pauses set by other processes, so slots this one reserved earlier yield."""
+        while True:
+            pubsub = self._connection.client.pubsub()
+            try:
+                await pubsub.subscribe(self.keys.channel)
+                while True:
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=_LISTEN_POLL)
+                    if message is not None and message.get("type") == "message":
+                        with contextlib.suppress(TypeError, ValueError):
+                            self._heard_pause(int(message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away: every acquire still checks the pause key
+                logger.debug("pause subscription at %s lost (%s); retrying",
+                             self.url, type(exc).__name__)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(_RESUBSCRIBE_PAUSE)
 
     async def observe(self, state: RateLimitState) -> None:
         """Tighten the shared budget to the server's figure; sent with the next acquire."""
@@ -185,7 +221,20 @@ class RedisLimiter:
             self._observed = (min(remaining, current[0]), reset_us)
 
     async def aclose(self) -> None:
+        """Stop following pauses and close the Redis client this limiter created."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
         await self._connection.aclose()
+
+    async def __aenter__(self) -> RedisLimiter:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.aclose()
 
     def __repr__(self) -> str:
         return f"RedisLimiter({self.max_rate:g} per {self.period:g}s at {self.url})"

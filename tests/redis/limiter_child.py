@@ -1,7 +1,10 @@
-"""A second process sharing a RedisLimiter: acquires for a while, prints each grant's time.
+"""Another process sharing a RedisLimiter.
 
-Usage: python limiter_child.py URL LIMITER_ID RATE LOOKAHEAD UNTIL_UNIX
-Prints one wall-clock timestamp (time.time()) per granted permit, then "done".
+``python limiter_child.py hammer URL LIMITER_ID RATE LOOKAHEAD UNTIL_UNIX``: acquire with three
+workers until UNTIL_UNIX; print each grant's wall-clock time (time.time()), then "done".
+
+``python limiter_child.py pause URL LIMITER_ID RATE SECONDS``: pause the shared limit for
+SECONDS; print the wall-clock time the pause was set, then "done".
 """
 
 from __future__ import annotations
@@ -13,9 +16,7 @@ import time
 from smsbridge.redis import RedisLimiter
 
 
-async def main(url: str, limiter_id: str, rate: float, lookahead: float, until: float) -> None:
-    limiter = RedisLimiter(url, limiter_id=limiter_id, max_rate=rate, burst=1,
-                           lookahead=lookahead)
+async def hammer(limiter: RedisLimiter, until: float) -> None:
     grants: list[float] = []
 
     async def worker() -> None:
@@ -24,12 +25,21 @@ async def main(url: str, limiter_id: str, rate: float, lookahead: float, until: 
             grants.append(time.time())
 
     await asyncio.gather(*(worker() for _ in range(3)))
-    await limiter.aclose()
     for stamp in grants:
         print(repr(stamp))
+
+
+async def main(mode: str, url: str, limiter_id: str, rate: float, *rest: float) -> None:
+    async with RedisLimiter(url, limiter_id=limiter_id, max_rate=rate, burst=1,
+                            lookahead=rest[0] if mode == "hammer" else 1.0) as limiter:
+        if mode == "hammer":
+            await hammer(limiter, rest[1])
+        else:
+            await limiter.pause(rest[0])
+            print(repr(time.time()))
     print("done", flush=True)
 
 
 if __name__ == "__main__":
-    url, limiter_id, rate, lookahead, until = sys.argv[1:6]
-    asyncio.run(main(url, limiter_id, float(rate), float(lookahead), float(until)))
+    mode, url, limiter_id, rate, *rest = sys.argv[1:]
+    asyncio.run(main(mode, url, limiter_id, float(rate), *map(float, rest)))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,6 +20,17 @@ from smsbridge.redis import LimiterUnavailableError, RedisLimiter, StoreUnavaila
 RATE = 20.0  # per second: a 50 ms emission interval, coarse enough for a shared CI machine
 INTERVAL = 1 / RATE
 CHILD = Path(__file__).with_name("limiter_child.py")
+
+
+async def run_child(*args: str) -> list[float]:
+    """Run limiter_child.py in its own interpreter; the times it printed."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, str(CHILD), *args, stdout=asyncio.subprocess.PIPE, env=env)
+    out, _ = await asyncio.wait_for(child.communicate(), 60)
+    lines = out.decode().splitlines()
+    assert child.returncode == 0 and lines[-1] == "done"
+    return [float(line) for line in lines[:-1]]
 
 
 def limiter(url: str, ident: str = "acct", **options: float) -> RedisLimiter:
@@ -90,17 +101,13 @@ async def test_two_processes_share_one_rate(redis_server: RedisServer) -> None:
         await here.acquire()
         start = time.time() + 1.0  # the child's interpreter start-up
         until = start + 3.0
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
-        child = subprocess.Popen(
-            [sys.executable, str(CHILD), redis_server.url, ident, str(RATE), "0.3", str(until)],
-            stdout=subprocess.PIPE, text=True, env=env)
+        child = asyncio.create_task(run_child(
+            "hammer", redis_server.url, ident, str(RATE), "0.3", str(until)))
         await asyncio.sleep(max(0.0, start - time.time()))
         mine = await hammer([here], until)
-        out, _ = await asyncio.to_thread(child.communicate, timeout=30)
+        theirs = await child
     finally:
         await here.aclose()
-    assert child.returncode == 0 and out.endswith("done\n")
-    theirs = [float(line) for line in out.splitlines()[:-1]]
     assert len(theirs) >= 10 and len(mine) >= 10  # both processes really competed
     both = sorted(g for g in mine + theirs if start <= g < until)
     assert 0.95 * 3.0 * RATE <= len(both) <= 3.0 * RATE + 2
@@ -171,6 +178,37 @@ async def test_a_pause_learned_while_waiting_for_a_slot_is_honoured(
     finally:
         await lim.aclose()
     assert waited >= 1.4
+
+
+async def test_a_pause_set_by_another_process_holds_this_ones_next_request(
+        redis_server: RedisServer) -> None:
+    lim = limiter(redis_server.url, "paused-elsewhere")
+    try:
+        await lim.acquire()
+        [paused_at] = await run_child("pause", redis_server.url, "paused-elsewhere", "20", "1.5")
+        await lim.acquire()
+        done = time.time()
+    finally:
+        await lim.aclose()
+    assert done >= paused_at + 1.4
+
+
+async def test_a_slot_reserved_before_another_process_paused_waits_out_the_pause(
+        redis_server: RedisServer) -> None:
+    # Slots 2 s apart, reserved up to 2.5 s ahead: the waiter holds a slot ~2 s out when the
+    # other process (up in well under 2 s) pauses for 3 s; the pub/sub notice makes it give
+    # the slot up. Without it the waiter would go inside the pause.
+    lim = limiter(redis_server.url, "reserved", max_rate=0.5, lookahead=2.5)
+    try:
+        await lim.acquire()  # a first use waits the look-ahead; the listener subscribes
+        waiter = asyncio.create_task(lim.acquire())
+        await asyncio.sleep(0.05)
+        [paused_at] = await run_child("pause", redis_server.url, "reserved", "0.5", "3.0")
+        await waiter
+        done = time.time()
+    finally:
+        await lim.aclose()
+    assert done >= paused_at + 2.9
 
 
 async def test_the_servers_budget_seen_by_one_process_binds_every_process(
@@ -247,7 +285,7 @@ async def test_a_redis_that_comes_back_empty_lets_no_burst_out(
     # A burst of 5 was allowed by the burst setting, but an emptied store is taken as a spent
     # bucket: the first grant waits the look-ahead, then one per 0.2 s.
     assert grants[0] - back >= 0.45
-    gaps = [b - a for a, b in zip(grants, grants[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(grants)]
     assert min(gaps) >= 0.15
     assert len([g for g in grants if g < back + 1.5]) <= 6
 
