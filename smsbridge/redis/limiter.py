@@ -124,11 +124,15 @@ class RedisLimiter:
         token: str,
         max_rate: float,
         period: float = 1.0,
-        **options: object,
+        burst: float | None = None,
+        lookahead: float | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        client: aioredis.Redis | None = None,
     ) -> RedisLimiter:
         """The limiter every process using this provider account and token shares."""
         return cls(url, limiter_id=account_id(provider, account, token), max_rate=max_rate,
-                   period=period, **options)  # type: ignore[arg-type]
+                   period=period, burst=burst, lookahead=lookahead, timeout=timeout,
+                   client=client)
 
     @property
     def url(self) -> str:

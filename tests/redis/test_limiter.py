@@ -361,3 +361,24 @@ def test_bad_settings_are_rejected_with_a_configuration_error() -> None:
         RedisLimiter("redis://localhost", limiter_id="x", max_rate=1, timeout=0)
     with pytest.raises(ConfigurationError, match="not a Redis URL"):
         RedisLimiter("http://:pw@localhost", limiter_id="x", max_rate=1)
+
+
+async def test_limiters_for_one_account_and_token_share_a_budget_and_hold_no_secret(
+        redis_server: RedisServer, redis_client: aioredis.Redis) -> None:
+    token = "tok_live_abcdef123456"
+    kwargs = {"provider": "textus", "account": "acme", "max_rate": 1.0, "lookahead": 1.0}
+    a = RedisLimiter.for_account(redis_server.url, token=token, **kwargs)  # type: ignore[arg-type]
+    b = RedisLimiter.for_account(redis_server.url, token=token, **kwargs)  # type: ignore[arg-type]
+    try:
+        await a.acquire()
+        started = time.monotonic()
+        await b.acquire()  # the shared schedule: one second after a's
+        waited = time.monotonic() - started
+        keys = [key async for key in redis_client.scan_iter("*")]
+    finally:
+        await a.aclose()
+        await b.aclose()
+    assert waited >= 0.9
+    assert a.keys.tat == b.keys.tat and keys
+    assert all(token.encode() not in key and b"acme" not in key for key in keys)
+    assert token not in repr(a)
