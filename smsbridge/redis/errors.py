@@ -1,0 +1,29 @@
+"""Errors of the shared (Redis) backends.
+
+A store that cannot be reached never means "go ahead": the caller gets one of these instead,
+and nothing was sent because of it (``may_have_been_sent`` stays False).
+"""
+
+from __future__ import annotations
+
+from ..errors import SmsBridgeError
+
+__all__ = ["LimiterUnavailableError", "StoreUnavailableError"]
+
+
+class StoreUnavailableError(SmsBridgeError):
+    """A shared store (Redis) did not answer in time or refused the connection.
+
+    ``url`` is the store's address with any password masked. Nothing was sent because of this
+    call; retry once the store is back.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class LimiterUnavailableError(StoreUnavailableError):
+    """The shared rate limiter could not grant permission in time, so the request was not sent."""
