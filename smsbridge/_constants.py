@@ -67,6 +67,17 @@ TEXTUS_WEBHOOK_EVENTS = frozenset(
         "contact.created",
     }
 )
+# The order of the integration's settings.actions flags in the documented create body.
+TEXTUS_WEBHOOK_EVENT_ORDER = (
+    "message.received",
+    "message.delivered",
+    "message.failed",
+    "message.unknown",
+    "phone_call.completed",
+    "contact.opted_out",
+    "contact.opted_in",
+    "contact.created",
+)
 TEXTUS_DEFAULT_WEBHOOK_EVENTS = (
     "message.received",
     "message.delivered",

@@ -16,7 +16,8 @@ NUMBER = "+13035551234"
 
 async def register(textus: Any, url: str, actions: list[str]) -> dict[str, Any]:
     reply = await textus("POST", "/sandbox/integrations", json_body={
-        "provider": "webhook", "settings": {"url": url, "actions": actions}})
+        "@type": "Integration", "provider": "webhook", "active": True,
+        "config": {"baseUrl": url}, "settings": {"actions": {a: True for a in actions}}})
     assert reply.status == 201
     data: dict[str, Any] = reply.data
     return data
@@ -32,7 +33,7 @@ async def test_textus_delivery_webhooks_are_signed_and_state_is_updated(
 ) -> None:
     integration = await register(textus, receiver.url + "/hooks/textus",
                                  ["message.delivered", "message.failed"])
-    secret = integration["settings"]["webhookSecret"]
+    secret = integration["config"]["webhookSecret"]
     sent = [(await textus("POST", "/sandbox/messages", json_body={"to": n, "body": "Hi"})).data
             for n in (NUMBER, "+13035555678")]
     assert {m["deliveryState"] for m in sent} == {"queued"}
@@ -109,8 +110,8 @@ async def test_opt_outs_and_inbound_messages_fire_their_webhooks(
     sb: Sandbox, textus: Any, receiver: Any
 ) -> None:
     integration = await register(textus, receiver.url + "/in", [
-        "message.received", "contact.opted_out", "contact.opted-in", "message.failed"])
-    secret = integration["settings"]["webhookSecret"]
+        "message.received", "contact.opted_out", "contact.opted_in", "message.failed"])
+    secret = integration["config"]["webhookSecret"]
     await textus("PUT", "/sandbox/opt_outs/%2B13035555678")
     sb.textus.receive(NUMBER, "STOP")
     await receiver.wait_for(3)
