@@ -252,8 +252,11 @@ async def test_webhook_integration_is_created_listed_and_signs_deliveries(
     url = inbox.url + "/hooks/textus"
     integration = await textus.integrations.create_webhook(
         url, events=["message.delivered", "contact.opted_out"])
-    assert sb.records[0].body == {"provider": "webhook", "settings": {
-        "url": url, "actions": ["message.delivered", "contact.opted_out"]}}
+    body = sb.records[0].body
+    assert (body["@type"], body["provider"], body["active"], body["config"]) == (
+        "Integration", "webhook", True, {"baseUrl": url})  # the documented create body
+    assert [a for a, on in body["settings"]["actions"].items() if on] == [
+        "message.delivered", "contact.opted_out"]
     assert (integration.url, integration.actions, integration.active) == (
         url, ("message.delivered", "contact.opted_out"), True)
     assert integration.webhook_secret and integration.webhook_secret.startswith("textus-")

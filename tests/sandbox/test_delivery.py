@@ -61,7 +61,7 @@ async def test_failed_deliveries_and_unsubscribed_actions(clients: Any, receiver
         await register(textus, receiver.url + "/delivered-only", ["message.delivered"])
         await register(textus, receiver.url + "/failed", ["message.failed"])
         sent = await textus("POST", "/sandbox/messages", json_body={"to": NUMBER, "body": "Hi"})
-        td = await trackdrive("POST", "/text_messages", json_body={
+        td = await trackdrive("POST", "/text_messages", params={
             "message": "Hi", "to": NUMBER, "delivery_webhook_url": receiver.url + "/td"})
         await receiver.wait_for(2)
         assert await sandbox.settle(2.0)
@@ -76,7 +76,7 @@ async def test_failed_deliveries_and_unsubscribed_actions(clients: Any, receiver
 async def test_trackdrive_posts_the_flat_text_message_to_its_webhook_url(
     sb: Sandbox, trackdrive: Any, receiver: Any
 ) -> None:
-    reply = await trackdrive("POST", "/text_messages", json_body={
+    reply = await trackdrive("POST", "/text_messages", params={
         "message": "Hi", "to": NUMBER, "delivery_webhook_url": receiver.url + "/td/secret"})
     message = reply.data["text_message"]
     await receiver.wait_for(1)
@@ -96,9 +96,9 @@ async def test_a_receiver_5xx_is_retried_and_a_dead_receiver_is_given_up(
 ) -> None:
     sb.webhooks.backoff = 0.01
     receiver.fail_first = 1
-    await trackdrive("POST", "/text_messages", json_body={
+    await trackdrive("POST", "/text_messages", params={
         "message": "Hi", "to": NUMBER, "delivery_webhook_url": receiver.url + "/flaky"})
-    await trackdrive("POST", "/text_messages", json_body={
+    await trackdrive("POST", "/text_messages", params={
         "message": "Hi", "to": NUMBER, "delivery_webhook_url": "http://127.0.0.1:9/closed"})
     assert await sb.settle(3.0)
     assert [p for p, _, _ in receiver.posts] == ["/flaky"]
@@ -140,7 +140,7 @@ async def test_stop_drops_pending_deliveries_and_sends_nothing_after(
     await sandbox.start()
     _, trackdrive = clients(sandbox)
     for _ in range(20):
-        await trackdrive("POST", "/text_messages", json_body={
+        await trackdrive("POST", "/text_messages", params={
             "message": "Hi", "to": NUMBER, "delivery_webhook_url": receiver.url + "/late"})
     started = time.monotonic()
     await sandbox.stop()
