@@ -77,7 +77,7 @@ async def _capacities(server: ServerProcess, seconds: float, connections: int,
             cpu = server.stats()["cpu_seconds"]
             capacity = await measure_capacity(
                 e.name, e.url(server.url), e.headers, e.payload(number(999_999)),
-                connections=connections, seconds=seconds,
+                connections=connections, seconds=seconds, in_query=e.in_query,
             )
             busy = (server.stats()["cpu_seconds"] - cpu) / capacity.seconds
             samples.setdefault(e.name, []).append(attrs.evolve(capacity, server_busy=busy))

@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import attrs
 
@@ -33,10 +33,20 @@ class Capacity:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
 
-def encode_request(url: str, headers: Mapping[str, str], payload: object) -> bytes:
+def encode_request(
+    url: str, headers: Mapping[str, str], payload: object, *, in_query: bool = False
+) -> bytes:
+    """One raw POST: ``payload`` as a compact JSON body, or (``in_query``) as the query string
+    with an empty body."""
     parts = urlsplit(url)
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    lines = [f"POST {parts.path} HTTP/1.1", f"Host: {parts.netloc}"]
+    target = parts.path
+    if in_query:
+        assert isinstance(payload, Mapping)
+        target += "?" + urlencode(payload)
+        body = b""
+    else:
+        body = json.dumps(payload, separators=(",", ":")).encode()
+    lines = [f"POST {target} HTTP/1.1", f"Host: {parts.netloc}"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     lines.append(f"Content-Length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
@@ -102,11 +112,12 @@ async def measure_capacity(
     *,
     connections: int = 64,
     seconds: float = 2.0,
+    in_query: bool = False,
 ) -> Capacity:
     """Requests per second the server answers on ``url`` over ``connections`` connections."""
     loop = asyncio.get_running_loop()
     parts = urlsplit(url)
-    request = encode_request(url, headers, payload)
+    request = encode_request(url, headers, payload, in_query=in_query)
     start = time.perf_counter()
     deadline = start + seconds
     futures: list[asyncio.Future[int]] = []

@@ -256,7 +256,7 @@ def micro_timings(samples: int = 5_000) -> list[dict[str, Any]]:
     uncached = phone._normalize.__wrapped__
     _, _, textus_body = canned_response(TEXTUS)
     textus_parsed = json.loads(textus_body)
-    payload = TRACKDRIVE.payload(nums[0])
+    payload = TEXTUS.payload(nums[0])  # TrackDrive's raw request has no body to encode
     trackdrive = make_provider("http://127.0.0.1:9", TRACKDRIVE)
     install_fake_transport(trackdrive, TRACKDRIVE)
     status, headers, td_body = canned_response(TRACKDRIVE)
@@ -296,7 +296,7 @@ def micro_timings(samples: int = 5_000) -> list[dict[str, Any]]:
         ("Message(to=..., body=...)", best(lambda: Message(to=nums[0], body=BODY))),
         ("trackdrive: text_messages.payload(...)",
          best(lambda: trackdrive.text_messages.payload(BODY, to=nums[0]))),
-        ("json.dumps(request payload) [raw does it too]",
+        ("json.dumps(TextUs request payload) [raw does it too]",
          best(lambda: json.dumps(payload, separators=(",", ":")))),
         ("json.loads(TextUs response) [raw does it too]", best(lambda: json.loads(textus_body))),
         ("trackdrive: error hook + envelope -> TextMessage (create())",

@@ -24,6 +24,7 @@ import time
 import urllib.request
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs
 
 TEXTUS_MEDIA_TYPE = b"application/vnd.textus+jsonld"
 _RATE_LIMIT = 1_000_000  # advertised headroom large enough never to slow a client down
@@ -88,14 +89,9 @@ def _header_value(lower_head: bytes, name: bytes) -> bytes | None:
     return lower_head[start : end if end >= 0 else len(lower_head)].strip()
 
 
-def _json_string(body: bytes, key: bytes) -> str:
-    """The string value of a top-level ``key`` in compact or spaced JSON, without parsing it."""
-    start = body.find(b'"' + key + b'"')
-    if start < 0:
-        return ""
-    start = body.find(b'"', body.find(b":", start + len(key) + 2) + 1)
-    end = body.find(b'"', start + 1)
-    return body[start + 1 : end].decode("ascii", "replace") if start >= 0 < end else ""
+def _query_value(query: bytes, key: str) -> str:
+    """One parameter of a query string (TrackDrive's send carries its parameters there)."""
+    return parse_qs(query.decode("ascii", "replace")).get(key, [""])[0]
 
 
 class _HttpProtocol(asyncio.Protocol):
@@ -141,7 +137,7 @@ class _HttpProtocol(asyncio.Protocol):
         counters = self._counters
         line_end = head.find(b"\r\n")
         method, _, rest = head[:line_end].partition(b" ")
-        path = rest.rpartition(b" ")[0].split(b"?", 1)[0]
+        path, _, query = rest.rpartition(b" ")[0].partition(b"?")
         if path == b"/stats":
             usage = resource.getrusage(resource.RUSAGE_SELF)
             stats = {
@@ -166,7 +162,7 @@ class _HttpProtocol(asyncio.Protocol):
                 counters.textus_rate_headers() + b"X-Request-Id: bench-%d\r\n" % n,
             )
         if path.endswith(b"/text_messages"):
-            payload = (_TRACKDRIVE_TEMPLATE % (n, _json_string(body, b"to"), n)).encode()
+            payload = (_TRACKDRIVE_TEMPLATE % (n, _query_value(query, "to"), n)).encode()
             return _response(b"200 OK", b"application/json; charset=utf-8", payload)
         counters.requests -= 1
         return _response(b"404 Not Found", b"application/json", _NOT_FOUND)

@@ -52,7 +52,8 @@ class Client(Protocol):
 
 
 class RawAiohttp:
-    """What a careful user writes without the SDK: one session, same JSON and headers, parsed."""
+    """What a careful user writes without the SDK: one session, the same request (JSON body or
+    query string) and headers, parsed."""
 
     def __init__(self, *, workers: bool = False) -> None:
         self.name = RAW_CLIENTS[1] if workers else RAW_CLIENTS[0]
@@ -72,8 +73,12 @@ class RawAiohttp:
         headers = endpoint.headers
 
         async def send(to: str) -> Any:
-            data = json.dumps(endpoint.payload(to), separators=(",", ":"))
-            async with session.post(url, data=data, headers=headers) as response:
+            if endpoint.in_query:
+                request = session.post(url, params=endpoint.payload(to), headers=headers)
+            else:
+                data = json.dumps(endpoint.payload(to), separators=(",", ":"))
+                request = session.post(url, data=data, headers=headers)
+            async with request as response:
                 content = await response.read()
                 if response.status >= 400:
                     raise RuntimeError(f"HTTP {response.status}")

@@ -1,7 +1,8 @@
 """What every benchmark sends: recipients, the two endpoint shapes, the bounded-concurrency loops.
 
-The endpoint shapes mirror what the providers put on the wire (path, headers, JSON body), so the
-raw aiohttp baseline does exactly the same HTTP work as the SDK and the ratio measures the SDK.
+The endpoint shapes mirror what the providers put on the wire (path, headers, and the parameters
+as a JSON body for TextUs, in the query string for TrackDrive), so the raw aiohttp baseline does
+exactly the same HTTP work as the SDK and the ratio measures the SDK.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class Endpoint:
     headers: dict[str, str]
     body_key: str  # "body" for TextUs, "message" for TrackDrive
     body_first: bool = False  # key order as the provider writes it (same bytes on the wire)
+    # TrackDrive's documented send carries every parameter in the query string and no body.
+    in_query: bool = False
 
     def base_url(self, server_url: str) -> str:
         return server_url + self.prefix
@@ -86,10 +89,10 @@ TRACKDRIVE = Endpoint(
         "Authorization": "Basic "
         + base64.b64encode(f"{TRACKDRIVE_PUBLIC}:{TRACKDRIVE_PRIVATE}".encode()).decode(),
         "Accept": "application/json",
-        "Content-Type": "application/json",
     },
     body_key="message",
     body_first=True,
+    in_query=True,
 )
 ENDPOINTS = (TEXTUS, TRACKDRIVE)
 

@@ -48,7 +48,9 @@ TEXTUS_BASE_URL = "https://next.textus.com"
 TEXTUS_MEDIA_TYPE = "application/vnd.textus+jsonld"
 TEXTUS_RATE_LIMIT_REQUESTS = 1000
 TEXTUS_RATE_LIMIT_PERIOD = 300.0
-TEXTUS_MAX_ATTACHMENT_BYTES = 525 * 1024
+# The send page says "under 525KB"; read strictly (decimal KB, 525,000 bytes) so a file TextUs
+# might refuse is never sent: the largest accepted attachment is 524,999 bytes.
+TEXTUS_MAX_ATTACHMENT_BYTES = 525_000 - 1
 TEXTUS_MAX_ATTACHMENTS_PER_REQUEST = 1
 TEXTUS_ATTACHMENT_TYPES = frozenset(
     {
@@ -78,6 +80,17 @@ TEXTUS_WEBHOOK_EVENTS = frozenset(
         "contact.opted_in",
         "contact.created",
     }
+)
+# The order of the integration's settings.actions flags in the documented create body.
+TEXTUS_WEBHOOK_EVENT_ORDER = (
+    "message.received",
+    "message.delivered",
+    "message.failed",
+    "message.unknown",
+    "phone_call.completed",
+    "contact.opted_out",
+    "contact.opted_in",
+    "contact.created",
 )
 TEXTUS_DEFAULT_WEBHOOK_EVENTS = (
     "message.received",

@@ -11,15 +11,22 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from benchmarks.__main__ import main
-from benchmarks.capacity import Capacity, check_headroom, measure_capacity
+from benchmarks.capacity import Capacity, check_headroom, encode_request, measure_capacity
 from benchmarks.memory import checkpoints_for, measure_memory
 from benchmarks.overhead import OTHER_THREADS, measure_overhead
 from benchmarks.ratelimit_use import measure_rate_limit_use
-from benchmarks.server import ServerProcess
-from benchmarks.throughput import RAW_CLIENTS, make_provider, measure_throughput, summarize
-from benchmarks.workload import ENDPOINTS, TEXTUS, TRACKDRIVE, RunResult, number
+from benchmarks.server import _TRACKDRIVE_TEMPLATE, ServerProcess
+from benchmarks.throughput import (
+    RAW_CLIENTS,
+    RawAiohttp,
+    make_provider,
+    measure_throughput,
+    summarize,
+)
+from benchmarks.workload import BODY, ENDPOINTS, TEXTUS, TRACKDRIVE, RunResult, number
 from smsbridge import Message
 
 
@@ -38,6 +45,34 @@ async def test_server_answers_both_shapes_so_the_real_providers_parse_them(serve
         receipt = await trackdrive.send(Message(to=number(2), body="hi"))
     assert receipt.to == number(2) and receipt.message_id is not None
     assert receipt.message_id.isdigit()
+
+
+async def test_raw_baselines_send_trackdrive_the_sdks_documented_query_string_request(serve):
+    seen: list[tuple[str, str, bytes]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append((request.method, request.raw_path, await request.read()))
+        to = request.query.get("to", "")
+        return web.Response(body=(_TRACKDRIVE_TEMPLATE % (1, to, 1)).encode(),
+                            content_type="application/json")
+
+    async with serve(handle) as url:
+        async with make_provider(url, TRACKDRIVE) as trackdrive:
+            await trackdrive.send(Message(to=number(5), body=BODY))
+        raw = RawAiohttp()
+        await raw.open(url, TRACKDRIVE)
+        try:
+            assert await raw.run([number(5)], 1) == 1
+        finally:
+            await raw.close()
+    sdk, baseline = seen
+    assert sdk == baseline
+    assert sdk[1] == ("/trackdrive/api/v1/text_messages?message=Hello+from+the+benchmark"
+                      f"&to=%2B{number(5)[1:]}") and sdk[2] == b""
+    capacity = encode_request(TRACKDRIVE.url(url), TRACKDRIVE.headers,
+                              TRACKDRIVE.payload(number(5)), in_query=True)
+    assert capacity.startswith(f"POST {sdk[1]} HTTP/1.1\r\n".encode())
+    assert capacity.endswith(b"Content-Length: 0\r\n\r\n")
 
 
 async def test_server_refuses_a_request_without_credentials(server):

@@ -11,7 +11,7 @@ from typing import Any
 
 from .._constants import TEXTUS_ATTACHMENT_TYPES, TEXTUS_MAX_ATTACHMENTS_PER_REQUEST
 from ._web import JSON, Rejected, blank, e164, is_http_url, loose_phone
-from .textus_state import ACTION_ALIASES, ACTIONS, DEFAULT_ACTIONS
+from .textus_state import ACTIONS
 
 
 def read_recipients(value: Any) -> tuple[list[str], bool]:
@@ -114,29 +114,39 @@ def read_contact(body: JSON) -> tuple[str | None, list[tuple[str, str | None, st
     return name, phones, data
 
 
+_INTEGRATION_KEYS = frozenset({"@type", "@context", "provider", "active", "config", "settings"})
+
+
 def read_integration(body: JSON) -> tuple[str, tuple[str, ...], bool]:
-    if body.get("provider", "webhook") != "webhook":
+    """Only the documented create body: ``{"@type": "Integration", "provider": "webhook",
+    "active": true, "config": {"baseUrl": URL}, "settings": {"actions": {name: bool}}}``
+    (``@context`` optional). Any other layout is a 422, so a client sending it is caught."""
+    extra = sorted(set(body) - _INTEGRATION_KEYS)
+    if extra:
+        raise Rejected({extra[0]: ["is not an Integration attribute"]})
+    if body.get("@type") != "Integration":
+        raise Rejected({"@type": ["must be Integration"]})
+    if body.get("@context", "/contexts/Integration.jsonld") != "/contexts/Integration.jsonld":
+        raise Rejected({"@context": ["must be /contexts/Integration.jsonld"]})
+    if body.get("provider") != "webhook":
         raise Rejected({"provider": ["must be webhook"]})
-    settings = body.get("settings") or {}
-    config = body.get("config") or {}
-    if not isinstance(settings, dict) or not isinstance(config, dict):
-        raise Rejected({"settings": ["must be an object"]})
-    url = settings.get("url") or config.get("baseUrl")
-    if not is_http_url(url):
-        raise Rejected({"url": ["is not a valid http(s) URL"]})
-    raw = settings.get("actions")
-    if isinstance(raw, dict):  # the documented form: {"message.delivered": true, ...}
-        raw = [action for action, on in raw.items() if on]
-    if raw is None:
-        raw = list(DEFAULT_ACTIONS)
-    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
-        raise Rejected({"actions": ["must be a list of action names"]})
-    actions = tuple(dict.fromkeys(ACTION_ALIASES.get(a, a) for a in raw))
-    unknown = [a for a in actions if a not in ACTIONS]
-    if unknown:
-        raise Rejected({"actions": [f"unknown action {unknown[0]!r}; known: "
-                                    f"{', '.join(sorted(ACTIONS))}"]})
-    active = body.get("active", True)
+    active = body.get("active")
     if not isinstance(active, bool):
         raise Rejected({"active": ["must be true or false"]})
-    return str(url), actions, active
+    config = body.get("config")
+    if not isinstance(config, dict) or set(config) != {"baseUrl"}:
+        raise Rejected({"config": ["must be {\"baseUrl\": URL}"]})
+    url = config["baseUrl"]
+    if not is_http_url(url):
+        raise Rejected({"config.baseUrl": ["is not a valid http(s) URL"]})
+    settings = body.get("settings")
+    if not isinstance(settings, dict) or set(settings) != {"actions"}:
+        raise Rejected({"settings": ["must be {\"actions\": {action: true/false, ...}}"]})
+    flags = settings["actions"]
+    if not isinstance(flags, dict) or not all(isinstance(on, bool) for on in flags.values()):
+        raise Rejected({"settings.actions": ["must map each action name to true or false"]})
+    unknown = sorted(set(flags) - ACTIONS)
+    if unknown:
+        raise Rejected({"settings.actions": [f"unknown action {unknown[0]!r}; known: "
+                                             f"{', '.join(sorted(ACTIONS))}"]})
+    return str(url), tuple(action for action, on in flags.items() if on), active

@@ -16,7 +16,7 @@ import random
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._constants import TEXTUS_MEDIA_TYPE, TEXTUS_WEBHOOK_EVENTS
+from .._constants import TEXTUS_MEDIA_TYPE, TEXTUS_WEBHOOK_EVENT_ORDER, TEXTUS_WEBHOOK_EVENTS
 from ._web import JSON, Ids, dumps, national, now_ms
 from .delivery import Lifecycle, WebhookSender
 
@@ -26,8 +26,6 @@ ACCOUNT_PHONE = "+13035550100"
 USER_EMAIL = "sandbox@example.com"
 MEDIA_TYPE = TEXTUS_MEDIA_TYPE
 ACTIONS = TEXTUS_WEBHOOK_EVENTS
-ACTION_ALIASES = {"contact.opted-out": "contact.opted_out", "contact.opted-in": "contact.opted_in"}
-DEFAULT_ACTIONS = ("message.received", "message.delivered")  # what the web UI subscribes
 RETRYABLE_STATES = frozenset({"failed", "failed_transient", "unknown"})
 _PENDING_STATES = frozenset({"queued", "scheduled"})
 _STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -139,8 +137,8 @@ class Integration:
             "isHealthy": True,
             "category": "webhook",
             "config": {"baseUrl": self.url, "webhookSecret": self.secret},
-            "settings": {"url": self.url, "actions": list(self.actions),
-                         "webhookSecret": self.secret},
+            # As documented: the secret under config, the actions as on/off flags.
+            "settings": {"actions": {a: a in self.actions for a in TEXTUS_WEBHOOK_EVENT_ORDER}},
             "account": f"/accounts/{ACCOUNT}",
             "createdAt": self.created,
         }

@@ -232,6 +232,12 @@ class TrackDriveAPI:
 
     # --- text messages
     async def send_text(self, request: web.Request) -> web.Response:
+        # The only documented request carries every parameter in the query string
+        # (POST /api/v1/text_messages?message=...&to=%2B1...): refuse a body, so a client
+        # sending anything else is caught here rather than by the real API.
+        if await request.read():
+            raise Rejected({"base": ["text_messages takes its parameters in the query string, "
+                                     "with no request body"]})
         params = await read_params(request)
         message = self.state.send_text(params)
         self._record(request, "trackdrive.text_messages", params, message.to, message.id)

@@ -25,6 +25,24 @@ from .trackdrive_state import TrackDriveRecords, bool_field, int_field
 _WEBHOOK_HEADERS = {"Content-Type": "application/json"}
 FAILED_ERROR_CODE = "30003"  # carrier: unreachable destination handset
 
+# How make_call refuses on a guard: (HTTP status, errors key, text; ``{lead_id}`` is filled in).
+# The sandbox's short wordings by default; DOCUMENTED_GUARD_TEXTS holds the sentences
+# TrackDrive's make_call page lists and Rails' RecordNotFound text, so a client can be tested
+# against both (``sb.trackdrive.guard_texts.update(DOCUMENTED_GUARD_TEXTS)``).
+GuardText = tuple[int, str, str]
+GUARD_TEXTS: dict[str, GuardText] = {
+    "unknown_lead": (404, "lead_id", "not found"),
+    "schedule_inactive": (422, "schedule", "is not active"),
+    "invalid_number": (422, "to", "is not a valid phone number"),
+    "recently_dialed": (422, "to", "was dialed within the last 30 seconds"),
+}
+DOCUMENTED_GUARD_TEXTS: dict[str, GuardText] = {
+    "unknown_lead": (404, "base", "Couldn't find Lead with 'id'={lead_id}"),
+    "schedule_inactive": (422, "base", "The schedule must be active."),
+    "invalid_number": (422, "base", "The destination number must be valid."),
+    "recently_dialed": (422, "base", "The destination number was recently dialed."),
+}
+
 
 class TextMessage:
     __slots__ = (
@@ -97,6 +115,7 @@ class TrackDriveState(TrackDriveRecords):
         self.clock: Callable[[], float] = clock or time.monotonic
         self.call_setup_time = 0.0  # seconds a call spends being placed (see duplicate guard)
         self.redial_window = TRACKDRIVE_REDIAL_WINDOW
+        self.guard_texts: dict[str, GuardText] = dict(GUARD_TEXTS)
         self.text_messages: dict[int, TextMessage] = {}
         self.calls: dict[int, JSON] = {}
         self._text_ids = itertools.count(812904581)
@@ -190,7 +209,7 @@ class TrackDriveState(TrackDriveRecords):
         if not blank(params.get("lead_id")):
             lead = self.find_lead(params["lead_id"])
             if lead is None:
-                raise Rejected({"lead_id": ["not found"]}, status=404)
+                raise self._guard("unknown_lead", lead_id=params["lead_id"])
             schedule = self.schedules.get(lead["schedule_id"]) if lead["schedule_id"] else None
             raw_to = lead["caller_id"]
         else:
@@ -203,18 +222,18 @@ class TrackDriveState(TrackDriveRecords):
             schedule = self._route(schedule, {**data, **{
                 k: params[k] for k in ("traffic_source_id",) if k in params}})
         if schedule["paused"]:
-            raise Rejected({"schedule": ["is not active"]})
+            raise self._guard("schedule_inactive")
         if blank(raw_to):
             raise Rejected({"to": ["can't be blank (pass to, or use lead_id)"]})
         number = e164(raw_to)
         if number is None:
-            raise Rejected({"to": ["is not a valid phone number"]})
+            raise self._guard("invalid_number")
         if self.suppressed(number):
             raise Rejected({"to": ["is suppressed (DNC)"]})
         now = self.clock()
         last = self._last_dial.get(number)
         if last is not None and now - last < self.redial_window:
-            raise Rejected({"to": ["was dialed within the last 30 seconds"]})
+            raise self._guard("recently_dialed")
         if number in self._dialing:
             raise Rejected({"base": ["duplicate concurrent lead"]})
         recent = self._recent_calls
@@ -234,6 +253,10 @@ class TrackDriveState(TrackDriveRecords):
             return self._new_call(schedule, lead, number, data)
         finally:
             self._dialing.discard(number)
+
+    def _guard(self, name: str, **values: Any) -> Rejected:
+        status, key, text = self.guard_texts[name]
+        return Rejected({key: [text.format(**values)]}, status=status)
 
     def _route(self, router: JSON, data: Mapping[str, Any]) -> JSON:
         for distribution in router["distributions"]:

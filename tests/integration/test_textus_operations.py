@@ -64,8 +64,10 @@ async def test_attachment_goes_out_as_media_url_and_comes_back_on_the_message(
     receipt = await textus.send(Message(
         to=NUMBER, body="Menu attached",
         attachments=[Attachment(url=PDF, content_type="application/pdf")]))
-    assert sb.records[0].body["attachments"] == [
-        {"media_url": PDF, "content_type": "application/pdf"}]
+    assert sb.records[0].body == {  # the documented attachment send: ``to`` as a list
+        "to": [NUMBER], "body": "Menu attached",
+        "attachments": [{"media_url": PDF, "content_type": "application/pdf"}]}
+    assert receipt.message_id is not None  # a one-element list still answers 201 + Message
     [attachment] = (await textus.messages.get(message_id(receipt))).attachments
     assert (attachment.url, attachment.content_type) == (PDF, "application/pdf")
 
@@ -78,9 +80,9 @@ async def test_saved_reply_201_with_empty_body_is_a_receipt_without_an_id(
     assert receipt.message_id is None and receipt.status is DeliveryStatus.ACCEPTED
     assert receipt.raw == {} and receipt.to == NUMBER
     assert await textus.messages.send(OTHER, saved_reply="/saved_replies/QxvonQv") is None
-    assert [r.body for r in sb.records] == [
-        {"to": NUMBER, "saved_reply": "/saved_replies/QxvonQv"},
-        {"to": OTHER, "saved_reply": "/saved_replies/QxvonQv"},
+    assert [r.body for r in sb.records] == [  # ``to`` a list, as the documented example
+        {"to": [NUMBER], "saved_reply": "/saved_replies/QxvonQv"},
+        {"to": [OTHER], "saved_reply": "/saved_replies/QxvonQv"},
     ]
     assert all(r.message_id for r in sb.records)  # stored, even though the SDK got no id
 
@@ -252,8 +254,11 @@ async def test_webhook_integration_is_created_listed_and_signs_deliveries(
     url = inbox.url + "/hooks/textus"
     integration = await textus.integrations.create_webhook(
         url, events=["message.delivered", "contact.opted_out"])
-    assert sb.records[0].body == {"provider": "webhook", "settings": {
-        "url": url, "actions": ["message.delivered", "contact.opted_out"]}}
+    body = sb.records[0].body
+    assert (body["@type"], body["provider"], body["active"], body["config"]) == (
+        "Integration", "webhook", True, {"baseUrl": url})  # the documented create body
+    assert [a for a, on in body["settings"]["actions"].items() if on] == [
+        "message.delivered", "contact.opted_out"]
     assert (integration.url, integration.actions, integration.active) == (
         url, ("message.delivered", "contact.opted_out"), True)
     assert integration.webhook_secret and integration.webhook_secret.startswith("textus-")

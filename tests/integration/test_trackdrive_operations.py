@@ -45,8 +45,9 @@ async def test_send_maps_sender_and_options_onto_the_text_message_request(
     [record] = sb.records
     assert (record.route, record.method, record.path) == (
         "trackdrive.text_messages", "POST", "/trackdrive/api/v1/text_messages")
-    assert record.body == {"message": "Hi", "to": NUMBER, "from": SENDER, "manual": True,
-                           "schedule_id": seed.active_schedule_id}
+    # All from the query string (the sandbox refuses a body on this route, as documented).
+    assert record.body == {"message": "Hi", "to": NUMBER, "from": SENDER, "manual": "true",
+                           "schedule_id": str(seed.active_schedule_id)}
     assert receipt.message_id == record.message_id
     assert (receipt.to, receipt.status, receipt.raw_status) == (
         NUMBER, DeliveryStatus.QUEUED, "queued")
@@ -61,11 +62,11 @@ async def test_create_sends_every_documented_parameter_and_parses_every_field(
         "Your appointment is tomorrow", to=NUMBER, from_=seed.outbound_number,
         lead_id=seed.lead_id, delivery_webhook_url=hook, manual=False,
         number_id=seed.number_id, schedule_id=seed.active_schedule_id, offer_id=seed.offer_id)
-    assert sb.records[0].body == {
+    assert sb.records[0].body == {  # every parameter from the query string, as documented
         "message": "Your appointment is tomorrow", "to": NUMBER, "from": seed.outbound_number,
-        "lead_id": seed.lead_id, "delivery_webhook_url": hook, "manual": False,
-        "number_id": seed.number_id, "schedule_id": seed.active_schedule_id,
-        "offer_id": seed.offer_id}
+        "lead_id": str(seed.lead_id), "delivery_webhook_url": hook, "manual": "false",
+        "number_id": str(seed.number_id), "schedule_id": str(seed.active_schedule_id),
+        "offer_id": str(seed.offer_id)}
     assert str(text.id) == sb.records[0].message_id
     assert (text.to, text.from_, text.message) == (
         NUMBER, seed.outbound_number, "Your appointment is tomorrow")

@@ -16,7 +16,8 @@ NUMBER = "+13035551234"
 
 async def register(textus: Any, url: str, actions: list[str]) -> dict[str, Any]:
     reply = await textus("POST", "/sandbox/integrations", json_body={
-        "provider": "webhook", "settings": {"url": url, "actions": actions}})
+        "@type": "Integration", "provider": "webhook", "active": True,
+        "config": {"baseUrl": url}, "settings": {"actions": {a: True for a in actions}}})
     assert reply.status == 201
     data: dict[str, Any] = reply.data
     return data
@@ -32,7 +33,7 @@ async def test_textus_delivery_webhooks_are_signed_and_state_is_updated(
 ) -> None:
     integration = await register(textus, receiver.url + "/hooks/textus",
                                  ["message.delivered", "message.failed"])
-    secret = integration["settings"]["webhookSecret"]
+    secret = integration["config"]["webhookSecret"]
     sent = [(await textus("POST", "/sandbox/messages", json_body={"to": n, "body": "Hi"})).data
             for n in (NUMBER, "+13035555678")]
     assert {m["deliveryState"] for m in sent} == {"queued"}
@@ -60,7 +61,7 @@ async def test_failed_deliveries_and_unsubscribed_actions(clients: Any, receiver
         await register(textus, receiver.url + "/delivered-only", ["message.delivered"])
         await register(textus, receiver.url + "/failed", ["message.failed"])
         sent = await textus("POST", "/sandbox/messages", json_body={"to": NUMBER, "body": "Hi"})
-        td = await trackdrive("POST", "/text_messages", json_body={
+        td = await trackdrive("POST", "/text_messages", params={
             "message": "Hi", "to": NUMBER, "delivery_webhook_url": receiver.url + "/td"})
         await receiver.wait_for(2)
         assert await sandbox.settle(2.0)
@@ -75,7 +76,7 @@ async def test_failed_deliveries_and_unsubscribed_actions(clients: Any, receiver
 async def test_trackdrive_posts_the_flat_text_message_to_its_webhook_url(
     sb: Sandbox, trackdrive: Any, receiver: Any
 ) -> None:
-    reply = await trackdrive("POST", "/text_messages", json_body={
+    reply = await trackdrive("POST", "/text_messages", params={
         "message": "Hi", "to": NUMBER, "delivery_webhook_url": receiver.url + "/td/secret"})
     message = reply.data["text_message"]
     await receiver.wait_for(1)
@@ -95,9 +96,9 @@ async def test_a_receiver_5xx_is_retried_and_a_dead_receiver_is_given_up(
 ) -> None:
     sb.webhooks.backoff = 0.01
     receiver.fail_first = 1
-    await trackdrive("POST", "/text_messages", json_body={
+    await trackdrive("POST", "/text_messages", params={
         "message": "Hi", "to": NUMBER, "delivery_webhook_url": receiver.url + "/flaky"})
-    await trackdrive("POST", "/text_messages", json_body={
+    await trackdrive("POST", "/text_messages", params={
         "message": "Hi", "to": NUMBER, "delivery_webhook_url": "http://127.0.0.1:9/closed"})
     assert await sb.settle(3.0)
     assert [p for p, _, _ in receiver.posts] == ["/flaky"]
@@ -109,8 +110,8 @@ async def test_opt_outs_and_inbound_messages_fire_their_webhooks(
     sb: Sandbox, textus: Any, receiver: Any
 ) -> None:
     integration = await register(textus, receiver.url + "/in", [
-        "message.received", "contact.opted_out", "contact.opted-in", "message.failed"])
-    secret = integration["settings"]["webhookSecret"]
+        "message.received", "contact.opted_out", "contact.opted_in", "message.failed"])
+    secret = integration["config"]["webhookSecret"]
     await textus("PUT", "/sandbox/opt_outs/%2B13035555678")
     sb.textus.receive(NUMBER, "STOP")
     await receiver.wait_for(3)
@@ -139,7 +140,7 @@ async def test_stop_drops_pending_deliveries_and_sends_nothing_after(
     await sandbox.start()
     _, trackdrive = clients(sandbox)
     for _ in range(20):
-        await trackdrive("POST", "/text_messages", json_body={
+        await trackdrive("POST", "/text_messages", params={
             "message": "Hi", "to": NUMBER, "delivery_webhook_url": receiver.url + "/late"})
     started = time.monotonic()
     await sandbox.stop()

@@ -33,7 +33,7 @@ async def test_5xx_before_stores_nothing(sb: Sandbox, textus: Any, trackdrive: A
     sb.faults.add("trackdrive.text_messages", FaultKind.ERROR_5XX_BEFORE)
     reply = await send(textus)
     assert reply.status == 503 and reply.data["@type"] == "hydra:Error"
-    td = await trackdrive("POST", "/text_messages", json_body={"message": "x", "to": NUMBER})
+    td = await trackdrive("POST", "/text_messages", params={"message": "x", "to": NUMBER})
     assert td.data == {"status": 500, "errors": {"base": ["Internal server error"]}}
     assert sb.records == [] and sb.textus.messages == {} and sb.trackdrive.text_messages == {}
 
@@ -75,7 +75,7 @@ async def test_reset_after_store_drops_the_connection_but_keeps_the_message(
 ) -> None:
     sb.faults.add("trackdrive.text_messages", "reset_after_store")
     with pytest.raises((aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)):
-        await trackdrive("POST", "/text_messages", json_body={"message": "x", "to": NUMBER})
+        await trackdrive("POST", "/text_messages", params={"message": "x", "to": NUMBER})
     assert sb.accepted_numbers("trackdrive") == [NUMBER]
     assert len(sb.trackdrive.text_messages) == 1
 

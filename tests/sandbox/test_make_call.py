@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from smsbridge.sandbox import Sandbox
+from smsbridge.sandbox.trackdrive_dialer import DOCUMENTED_GUARD_TEXTS
 
 NUMBER = "+16053334444"
 
@@ -96,6 +97,30 @@ async def test_guard_rejections_have_exact_bodies_and_store_nothing(
     reply = await call(client, **payload)
     assert (reply.status, reply.data) == (status, {"status": status, "errors": errors})
     assert sandbox.records == [] and sandbox.trackdrive.calls == {}
+
+
+async def test_guards_can_refuse_with_the_documented_wordings(
+    dialer: Any, clock: FakeClock
+) -> None:
+    sandbox, client = dialer
+    sandbox.trackdrive.guard_texts.update(DOCUMENTED_GUARD_TEXTS)
+    seed = sandbox.trackdrive.seed
+    bad = sandbox.trackdrive.add_lead(seed.active_schedule_id, seed.offer_id, "+1555")
+    missing = "00000000-0000-4000-8000-000000000000"
+    expected = [
+        ({"lead_id": missing}, 404, {"base": [f"Couldn't find Lead with 'id'={missing}"]}),
+        ({"schedule_id": seed.paused_schedule_id, "to": NUMBER}, 422,
+         {"base": ["The schedule must be active."]}),
+        ({"lead_id": bad["id"]}, 422, {"base": ["The destination number must be valid."]}),
+    ]
+    for payload, status, errors in expected:
+        reply = await call(client, **payload)
+        assert (reply.status, reply.data) == (status, {"status": status, "errors": errors})
+    assert (await call(client, schedule_id=seed.active_schedule_id, to=NUMBER)).status == 200
+    clock.now += 1.0
+    again = await call(client, schedule_id=seed.active_schedule_id, to=NUMBER)
+    assert (again.status, again.data["errors"]) == (
+        422, {"base": ["The destination number was recently dialed."]})
 
 
 async def test_redial_within_30_seconds_is_refused(dialer: Any, clock: FakeClock) -> None:

@@ -239,26 +239,54 @@ async def test_opt_outs_put_get_and_list_with_filters(sb: Sandbox, textus: Any) 
     assert short.status == 422
 
 
-async def test_integrations_create_and_list(textus: Any) -> None:
-    created = await textus("POST", "/sandbox/integrations", json_body={
-        "provider": "webhook",
-        "settings": {"url": "https://hooks.example.com/t", "actions": ["message.delivered"]}})
+def integration_body(url: str, **flags: bool) -> dict[str, Any]:
+    return {"@type": "Integration", "@context": "/contexts/Integration.jsonld",
+            "provider": "webhook", "active": True, "config": {"baseUrl": url},
+            "settings": {"actions": {k.replace("__", "."): v for k, v in flags.items()}}}
+
+
+async def test_integrations_create_answers_the_documented_shape_and_lists_it(textus: Any) -> None:
+    created = await textus("POST", "/sandbox/integrations", json_body=integration_body(
+        "https://hooks.example.com/t", message__delivered=True, message__failed=False))
     assert created.status == 201
     integration = created.data
     assert integration["id"].startswith("/integrations/")
     assert integration["provider"] == "webhook" and integration["active"] is True
-    assert integration["settings"]["actions"] == ["message.delivered"]
-    assert integration["settings"]["webhookSecret"].startswith("textus-")
-    assert integration["config"]["webhookSecret"] == integration["settings"]["webhookSecret"]
-    documented = await textus("POST", "/sandbox/integrations", json_body={
-        "provider": "webhook", "config": {"baseUrl": "https://hooks.example.com/u"},
-        "settings": {"actions": {"message.received": True, "contact.opted-out": True,
-                                 "message.unknown": False}}})
-    assert documented.data["settings"]["actions"] == ["message.received", "contact.opted_out"]
+    assert integration["config"]["baseUrl"] == "https://hooks.example.com/t"
+    assert integration["config"]["webhookSecret"].startswith("textus-")
+    actions = integration["settings"]["actions"]
+    assert [name for name, on in actions.items() if on] == ["message.delivered"]
+    without_context = integration_body("https://hooks.example.com/u", message__received=True)
+    del without_context["@context"]
+    assert (await textus("POST", "/sandbox/integrations", json_body=without_context)).status == 201
     listed = await textus("GET", "/sandbox/integrations")
     assert listed.data["totalItems"] == 2
-    for payload in ({"provider": "webhook", "settings": {"url": "ftp://x"}},
-                    {"provider": "webhook", "settings": {"url": "https://x.com",
-                                                         "actions": ["message.exploded"]}},
-                    {"provider": "zapier", "settings": {"url": "https://x.com"}}):
-        assert (await textus("POST", "/sandbox/integrations", json_body=payload)).status == 422
+
+
+async def test_integrations_create_refuses_every_undocumented_body_shape_with_422(
+    textus: Any,
+) -> None:
+    good = integration_body("https://x.com/h", message__delivered=True)
+    legacy = {"provider": "webhook",
+              "settings": {"url": "https://x.com/h", "actions": ["message.delivered"]}}
+    shapes: list[dict[str, Any]] = [
+        legacy,  # what create_webhook used to send
+        {**good, "@type": "Webhook"},
+        {k: v for k, v in good.items() if k != "@type"},
+        {k: v for k, v in good.items() if k != "active"},
+        {**good, "active": "yes"},
+        {**good, "provider": "zapier"},
+        {**good, "config": {"baseUrl": "ftp://x"}},
+        {**good, "config": {"url": "https://x.com/h"}},
+        {**good, "settings": {"actions": ["message.delivered"]}},
+        {**good, "settings": {"url": "https://x.com/h", "actions": {"message.delivered": True}}},
+        {**good, "settings": {"actions": {"message.exploded": True}}},
+        {**good, "settings": {"actions": {"contact.opted-out": True}}},
+        {**good, "settings": {"actions": {"message.delivered": 1}}},
+        {**good, "name": "extra"},
+    ]
+    for payload in shapes:
+        reply = await textus("POST", "/sandbox/integrations", json_body=payload)
+        assert reply.status == 422, payload
+    assert (await textus("GET", "/sandbox/integrations")).data["totalItems"] == 0
+    assert (await textus("POST", "/sandbox/integrations", json_body=good)).status == 201

@@ -30,7 +30,7 @@ async def test_text_message_envelope_has_every_documented_field(
     sb: Sandbox, trackdrive: Any
 ) -> None:
     reply = await trackdrive("POST", "/text_messages",
-                             json_body={"message": "Thanks!", "to": NUMBER})
+                             params={"message": "Thanks!", "to": NUMBER})
     assert reply.status == 200
     message = assert_envelope(reply.data, "text_message")
     documented = {"id", "from", "to", "message", "number_id", "lead_id",
@@ -47,11 +47,19 @@ async def test_text_message_envelope_has_every_documented_field(
     assert assert_envelope(fetched.data, "text_message")["id"] == message["id"]
 
 
-async def test_text_message_params_may_come_in_the_query_string(
+async def test_text_message_accepts_the_documented_query_string_and_refuses_any_body(
     sb: Sandbox, trackdrive: Any
 ) -> None:
-    reply = await trackdrive("POST", "/text_messages",
-                             params={"message": "Thanks for your inquiry", "to": NUMBER})
+    documented = {"message": "Thanks for your inquiry", "to": NUMBER}
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for kwargs in ({"json_body": documented},
+                   {"data": "message=Thanks&to=%2B13035551234", "headers": form},
+                   {"params": documented, "json_body": {"manual": True}}):
+        refused = await trackdrive("POST", "/text_messages", **kwargs)
+        assert refused.status == 422, kwargs
+        assert "query string" in refused.data["errors"]["base"][0]
+    assert sb.records == [] and sb.trackdrive.text_messages == {}
+    reply = await trackdrive("POST", "/text_messages", params=documented)
     assert assert_envelope(reply.data, "text_message")["message"] == "Thanks for your inquiry"
     assert sb.accepted_numbers("trackdrive") == [NUMBER]
 
@@ -59,7 +67,7 @@ async def test_text_message_params_may_come_in_the_query_string(
 async def test_text_message_to_a_lead_uses_the_leads_number(sb: Sandbox, trackdrive: Any) -> None:
     seed = sb.trackdrive.seed
     reply = await trackdrive("POST", "/text_messages",
-                             json_body={"message": "Hi", "lead_id": seed.lead_uuid})
+                             params={"message": "Hi", "lead_id": seed.lead_uuid})
     message = assert_envelope(reply.data, "text_message")
     assert message["to"] == seed.lead_number and message["lead_id"] == seed.lead_id
     assert message["schedule_id"] == seed.active_schedule_id
@@ -81,14 +89,14 @@ async def test_text_message_to_a_lead_uses_the_leads_number(sb: Sandbox, trackdr
 async def test_invalid_text_message_is_422_envelope_and_stores_nothing(
     sb: Sandbox, trackdrive: Any, payload: dict[str, Any], errors: dict[str, list[str]]
 ) -> None:
-    reply = await trackdrive("POST", "/text_messages", json_body=payload)
+    reply = await trackdrive("POST", "/text_messages", params=payload)
     assert reply.status == 422
     assert reply.data == {"status": 422, "errors": errors}
     assert sb.records == [] and sb.trackdrive.text_messages == {}
 
 
 async def test_manual_text_skips_the_dnc_check(sb: Sandbox, trackdrive: Any) -> None:
-    reply = await trackdrive("POST", "/text_messages", json_body={
+    reply = await trackdrive("POST", "/text_messages", params={
         "message": "x", "to": sb.trackdrive.seed.dnc_number, "manual": "true"})
     assert reply.status == 200
     assert assert_envelope(reply.data, "text_message")["manual"] is True
@@ -98,7 +106,7 @@ async def test_text_with_schedule_id_ties_it_to_a_new_lead_on_that_schedule(
     sb: Sandbox, trackdrive: Any
 ) -> None:
     schedule_id = sb.trackdrive.seed.active_schedule_id
-    reply = await trackdrive("POST", "/text_messages", json_body={
+    reply = await trackdrive("POST", "/text_messages", params={
         "message": "x", "to": NUMBER, "schedule_id": str(schedule_id)})
     message = assert_envelope(reply.data, "text_message")
     lead = sb.trackdrive.leads[message["lead_id"]]
@@ -199,7 +207,7 @@ async def test_offer_lead_token_stores_the_lead_on_the_offer(sb: Sandbox, trackd
 
 async def test_text_message_list_pages(sb: Sandbox, trackdrive: Any) -> None:
     for _ in range(3):
-        await trackdrive("POST", "/text_messages", json_body={"message": "x", "to": NUMBER})
+        await trackdrive("POST", "/text_messages", params={"message": "x", "to": NUMBER})
     listed = await trackdrive("GET", "/text_messages", params={"per_page": 2, "order_dir": "desc"})
     assert listed.data["metadata"]["total_pages"] == 2
     ids = [m["id"] for m in listed.data["text_messages"]]

@@ -14,15 +14,18 @@ from smsbridge.models import DeliveryStatus
 from smsbridge.providers.textus import TextUsProvider
 from smsbridge.providers.trackdrive import TrackDriveProvider
 from smsbridge.providers.trackdrive.errors import (
+    CallGuardError,
     ContactSuppressedError,
     CpsLimitError,
     DuplicateLeadError,
+    InvalidNumberError,
     NoMatchingDistributionError,
     RecentlyDialedError,
     ScheduleUnavailableError,
     UnknownLeadError,
 )
 from smsbridge.sandbox import Sandbox
+from smsbridge.sandbox.trackdrive_dialer import DOCUMENTED_GUARD_TEXTS
 
 NUMBER = "+13035551234"
 OTHER = "+13035555678"
@@ -99,6 +102,36 @@ async def test_trackdrive_send_schedules_and_leads(sb: Sandbox) -> None:
         lead = await td.leads.create(seed.schedule_lead_token, caller_id="+17205550123",
                                      data={"loan_amount": "500"})
         assert sb.trackdrive.leads[lead.id]["data"] == {"loan_amount": "500"}
+
+
+async def test_make_call_documented_guard_wordings_raise_their_typed_errors() -> None:
+    clock = FakeClock()
+    async with Sandbox(clock=clock) as sandbox:
+        sandbox.trackdrive.guard_texts.update(DOCUMENTED_GUARD_TEXTS)
+        seed = sandbox.trackdrive.seed
+        bad = sandbox.trackdrive.add_lead(seed.active_schedule_id, seed.offer_id, "+1555")
+        async with TrackDriveProvider(
+            sandbox.trackdrive_public_key, sandbox.trackdrive_private_key,
+            base_url=sandbox.trackdrive_url, retry=RetryPolicy(max_retries=0),
+        ) as td:
+            await td.schedules.make_call(schedule_id=seed.active_schedule_id, to=NUMBER)
+            clock.now += 1
+            cases: list[tuple[type[CallGuardError], dict[str, Any], str]] = [
+                (UnknownLeadError, {"lead_id": "00000000-0000-4000-8000-000000000000"},
+                 "Couldn't find Lead with 'id'="),
+                (ScheduleUnavailableError, {"schedule_id": seed.paused_schedule_id, "to": OTHER},
+                 "The schedule must be active."),
+                (InvalidNumberError, {"lead_id": bad["id"]},
+                 "The destination number must be valid."),
+                (RecentlyDialedError, {"schedule_id": seed.active_schedule_id, "to": NUMBER},
+                 "The destination number was recently dialed."),
+            ]
+            for error, kwargs, wording in cases:
+                with pytest.raises(error) as caught:
+                    await td.schedules.make_call(**kwargs)
+                assert type(caught.value) is error
+                assert wording in caught.value.field_errors["base"][0]
+    assert sandbox.accepted_numbers(route="trackdrive.make_call") == [NUMBER]
 
 
 async def test_make_call_guards_map_to_their_named_errors(clients: Any) -> None:

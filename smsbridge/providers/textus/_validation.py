@@ -130,10 +130,10 @@ def attachments_payload(attachments: tuple[Attachment, ...]) -> list[dict[str, s
 def check_size(size: int | None) -> None:
     if size is None:
         return
-    if size < 0 or size >= C.TEXTUS_MAX_ATTACHMENT_BYTES:
+    if size < 0 or size > C.TEXTUS_MAX_ATTACHMENT_BYTES:
         raise AttachmentError(
-            f"the attachment is {size} bytes; TextUs accepts attachments under 525 KB "
-            f"({C.TEXTUS_MAX_ATTACHMENT_BYTES} bytes): shrink or compress the file"
+            f"the attachment is {size} bytes; TextUs accepts attachments under 525 KB, i.e. "
+            f"at most {C.TEXTUS_MAX_ATTACHMENT_BYTES} bytes: shrink or compress the file"
         )
 
 

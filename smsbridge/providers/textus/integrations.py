@@ -39,7 +39,19 @@ class Integrations(Resource):
                 f"unknown or missing webhook event(s) {unknown}; choose from "
                 f"{sorted(C.TEXTUS_WEBHOOK_EVENTS)}"
             )
-        body = {"provider": "webhook", "settings": {"url": url, "actions": actions}}
+        # Exactly the documented create body: the URL under config.baseUrl and each action as
+        # an explicit on/off flag; other layouts are undocumented and the sandbox refuses them.
+        chosen = set(actions)
+        body = {
+            "@type": "Integration",
+            "@context": "/contexts/Integration.jsonld",
+            "provider": "webhook",
+            "active": True,
+            "config": {"baseUrl": url},
+            "settings": {
+                "actions": {event: event in chosen for event in C.TEXTUS_WEBHOOK_EVENT_ORDER}
+            },
+        }
         path = self._scope.account_path("/integrations", account)
         return await self._object("POST", path, Integration.from_json, json_body=body,
                                   expect=frozenset({201}))

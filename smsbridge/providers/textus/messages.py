@@ -132,8 +132,11 @@ class Messages(Resource):
                 "(put undocumented body fields in options={'extra': {...}})"
             )
         to = self._recipients(message, batch)
-        payload: dict[str, Any] = {"to": list(to) if batch else to[0]}
         saved_reply = options.get("saved_reply")
+        # The documented saved-reply and attachment sends write ``to`` as a list even for one
+        # recipient (``"to": ["+13035551234"]``); a plain single send writes it as a string.
+        as_list = batch or bool(saved_reply) or bool(message.attachments)
+        payload: dict[str, Any] = {"to": list(to) if as_list else to[0]}
         if not isinstance(message.body, str):
             raise InvalidMessage("the message body must be a string")
         if message.body.strip():

@@ -1,8 +1,11 @@
 """The make_call guard failures, each a named error, found from the status and the error text.
 
 TrackDrive checks several guards before it dials (``POST /schedules/make_call``) and rejects the
-request when one fails. The wording of those errors is not documented, so the mapping uses
-tolerant, case-insensitive patterns over the flattened ``errors`` hash and keeps the raw body.
+request when one fails. Its page lists the guards in words ("The schedule must be active.", "The
+destination number must be valid.", "recently-dialed numbers") and an unknown ``lead_id`` is a
+Rails ``Couldn't find Lead with 'id'=...``; the exact error texts are not documented, so
+``_GUARD_PATTERNS``, the one table of wordings, matches those sentences and tolerant,
+case-insensitive variants over the flattened ``errors`` hash, and the raw body is kept.
 Every class is a :class:`CallGuardError` *and* the HTTP-shaped class of its usual status
 (:class:`~smsbridge.errors.UnprocessableError` for 422, :class:`~smsbridge.errors.NotFoundError`
 for the unknown lead's 404), so ``except UnprocessableError`` keeps working.
@@ -87,18 +90,19 @@ class DuplicateLeadError(CallGuardError, UnprocessableError):
     hint = "a concurrent request for the same lead is in progress; do not resend blindly"
 
 
-# Order matters: the first pattern that matches wins (a CPS text may also say "try again").
+# Every wording each guard is known by. Order matters: the first pattern that matches wins (a
+# CPS text may also say "try again"). "couldn.?t" also takes the typographic apostrophe.
 _GUARD_PATTERNS: tuple[tuple[re.Pattern[str], type[CallGuardError]], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE | re.DOTALL), cls)
     for pattern, cls in (
         (r"\bcps\b|calls per second", CpsLimitError),
-        (r"30 seconds|recently dialed|dialed within", RecentlyDialedError),
+        (r"30 seconds|recently[\s-]+dialed|dialed within", RecentlyDialedError),
         (r"\bdnc\b|suppress|do not call", ContactSuppressedError),
-        (r"not a valid|invalid.*number", InvalidNumberError),
+        (r"not a valid|invalid.*number|number must be valid", InvalidNumberError),
         (r"distribution", NoMatchingDistributionError),
-        (r"inactive|not active|paused|schedule.*(could not be|not) found|unresolvable",
-         ScheduleUnavailableError),
-        (r"lead.*not found|unknown lead", UnknownLeadError),
+        (r"inactive|not active|must be active|paused|schedule.*(could not be|not) found"
+         r"|couldn.?t find schedule|unresolvable", ScheduleUnavailableError),
+        (r"lead.*not found|unknown lead|couldn.?t find lead", UnknownLeadError),
         (r"duplicate|concurrent", DuplicateLeadError),
     )
 )

@@ -1,5 +1,8 @@
 """``POST /text_messages``: send one SMS through TrackDrive.
 
+Every parameter goes in the query string with no body, as the only documented request does
+(``POST /api/v1/text_messages?message=Thanks+for+your+inquiry&to=%2B16053334444``).
+
 Never retried once it may have reached TrackDrive (a timeout after the body went out, a reset,
 a 5xx): the pipeline raises :class:`~smsbridge.errors.DeliveryUnknownError` instead, because
 TrackDrive has no idempotency key and a retry may text the person twice.
@@ -12,7 +15,7 @@ from typing import Any
 from ..._http import HttpClient, Response
 from ...errors import InvalidMessage, ValidationError
 from ._resource import Resource
-from ._wire import flag, optional_id
+from ._wire import flag, optional_id, query
 from .models import TextMessage
 
 PATH = "/text_messages"
@@ -69,7 +72,7 @@ class TextMessages(Resource):
     async def _create(self, message: str, **params: Any) -> tuple[TextMessage, Response]:
         """:meth:`create`, also returning the HTTP response (for the receipt's request id)."""
         payload = self.payload(message, **params)
-        response = await self._http.request("POST", PATH, json_body=payload)
+        response = await self._http.request("POST", PATH, params=payload)
         return self._record(response, TextMessage, ROOT), response
 
     def payload(
@@ -84,8 +87,9 @@ class TextMessages(Resource):
         number_id: int | str | None = None,
         schedule_id: int | str | None = None,
         offer_id: int | str | None = None,
-    ) -> dict[str, Any]:
-        """The validated JSON body; every problem is raised here, before any request."""
+    ) -> dict[str, str]:
+        """The validated query-string parameters, encoded as TrackDrive documents them (no
+        body is sent); every problem is raised here, before any request."""
         if not isinstance(message, str) or not message.strip():
             raise InvalidMessage(
                 "message must be a non-empty string (TrackDrive rejects an empty text)"
@@ -113,4 +117,4 @@ class TextMessages(Resource):
                             ("offer_id", offer_id)):
             if value is not None:
                 fields[name] = optional_id(value, name)
-        return fields
+        return query(fields)

@@ -215,12 +215,16 @@ async def test_opt_outs_create_puts_the_number(api, textus):
     api.only_call("PUT", "/acct/opt_outs/%2B13035551234")
 
 
-async def test_create_webhook_posts_the_contract_body_and_returns_the_secret(api, textus):
+async def test_create_webhook_posts_the_documented_integration_body_and_returns_the_secret(
+    api, textus
+):
     api.add("POST", "/acct/integrations", status=201, payload={
         "@type": "Integration", "id": "/integrations/0yX2VrJ", "provider": "webhook",
-        "active": True, "settings": {"url": "https://hooks.example/textus",
-                                     "actions": ["message.delivered", "contact.opted_out"],
-                                     "webhookSecret": "textus-abcdef0123456789"},
+        "active": True,
+        "config": {"baseUrl": "https://hooks.example/textus",
+                   "webhookSecret": "textus-abcdef0123456789"},
+        "settings": {"actions": {"message.delivered": True, "contact.opted_out": True,
+                                 "message.failed": False}},
     })
 
     integration = await textus.integrations.create_webhook(
@@ -230,11 +234,24 @@ async def test_create_webhook_posts_the_contract_body_and_returns_the_secret(api
     call = api.only_call("POST", "/acct/integrations")
     api.assert_textus_headers(call)
     assert api.json_sent(call) == {
+        "@type": "Integration",
+        "@context": "/contexts/Integration.jsonld",
         "provider": "webhook",
-        "settings": {"url": "https://hooks.example/textus",
-                     "actions": ["message.delivered", "contact.opted_out"]},
+        "active": True,
+        "config": {"baseUrl": "https://hooks.example/textus"},
+        "settings": {"actions": {
+            "message.received": False,
+            "message.delivered": True,
+            "message.failed": False,
+            "message.unknown": False,
+            "phone_call.completed": False,
+            "contact.opted_out": True,
+            "contact.opted_in": False,
+            "contact.created": False,
+        }},
     }
     assert isinstance(integration, Integration)
+    assert integration.url == "https://hooks.example/textus"
     assert integration.webhook_secret == "textus-abcdef0123456789"
     assert integration.actions == ("message.delivered", "contact.opted_out")
     assert "textus-abcdef" not in repr(integration)

@@ -84,17 +84,28 @@ async def test_saved_reply_201_with_empty_body_gives_an_accepted_receipt_without
     )
 
     sent = api.json_sent(api.only_call("POST", "/acct/messages"))
-    assert sent == {"to": "+13035551234", "saved_reply": "/saved_replies/QxvonQv"}
+    assert sent == {"to": ["+13035551234"], "saved_reply": "/saved_replies/QxvonQv"}
     assert receipt.message_id is None
     assert receipt.status is DeliveryStatus.ACCEPTED
     assert receipt.to == "+13035551234"
 
 
-async def test_saved_reply_slug_is_expanded_to_its_iri_and_body_kept(api, textus):
+async def test_saved_reply_send_is_the_documented_body_with_to_as_a_list(api, textus):
     api.add("POST", "/acct/messages", status=201, body=b"")
-    await textus.send(Message(to="+13035551234", body="Hi", options={"saved_reply": "QxvonQv"}))
+    await textus.send(Message(to="+13035551234", body="New phone who dis?",
+                              options={"saved_reply": "QxvonQv"}))
+    # Byte for byte the docs' "Sending a Message from a SavedReply" example.
+    assert api.only_call("POST", "/acct/messages").kwargs["data"] == (
+        b'{"to":["+13035551234"],"body":"New phone who dis?",'
+        b'"saved_reply":"/saved_replies/QxvonQv"}'
+    )
+
+
+async def test_saved_reply_through_messages_send_also_puts_to_in_a_list(api, textus):
+    api.add("POST", "/acct/messages", status=201, body=b"")
+    assert await textus.messages.send("+13035551234", saved_reply="QxvonQv") is None
     sent = api.json_sent(api.only_call("POST", "/acct/messages"))
-    assert sent == {"to": "+13035551234", "body": "Hi", "saved_reply": "/saved_replies/QxvonQv"}
+    assert sent == {"to": ["+13035551234"], "saved_reply": "/saved_replies/QxvonQv"}
 
 
 async def test_a_202_or_non_json_2xx_on_a_single_send_is_accepted_without_id(api, textus):
@@ -164,11 +175,17 @@ async def test_options_account_overrides_the_default_account(api, textus):
 async def test_attachment_is_sent_as_media_url_and_content_type(api, textus):
     api.add("POST", "/acct/messages", status=201, payload=api.message_json())
     photo = Attachment(url="https://cdn.example.com/a.PNG", content_type="Image/PNG", size=2697)
-    await textus.send(Message(to="+13035551234", body="look", attachments=[photo]))
+    receipt = await textus.send(Message(to="+13035551234", body="look", attachments=[photo]))
     sent = api.json_sent(api.only_call("POST", "/acct/messages"))
-    assert sent["attachments"] == [
-        {"media_url": "https://cdn.example.com/a.PNG", "content_type": "image/png"}
-    ]
+    # The documented attachment example: ``to`` as a one-element list.
+    assert sent == {
+        "to": ["+13035551234"],
+        "body": "look",
+        "attachments": [
+            {"media_url": "https://cdn.example.com/a.PNG", "content_type": "image/png"}
+        ],
+    }
+    assert receipt.to == "+13035551234" and receipt.message_id is not None
 
 
 @pytest.mark.parametrize(
@@ -233,7 +250,7 @@ async def test_provider_satisfies_the_messaging_and_batch_protocols(textus):
     assert caps.native_multi_recipient and caps.delivery_webhooks and not caps.idempotent_send
     assert (caps.rate_limit.requests, caps.rate_limit.period) == (1000, 300.0)
     assert caps.max_attachments_per_request == 1
-    assert caps.max_attachment_bytes == 525 * 1024
+    assert caps.max_attachment_bytes == 524_999  # "under 525KB" read as under 525,000 bytes
     assert {"image/png", "image/jpeg", "application/pdf", "text/vcard"} <= caps.attachment_types
 
 

@@ -110,7 +110,10 @@ async def test_without_account_or_sender_the_send_is_a_configuration_error(api):
         ([Attachment("https://x.example/download", "")], "cannot be inferred"),
         ([Attachment("ftp://x.example/a.png", "image/png")], "public http"),
         ([Attachment("/local/file.png", "image/png")], "public http"),
-        ([Attachment("https://x.example/a.png", "image/png", size=525 * 1024)], "under 525 KB"),
+        ([Attachment("https://x.example/a.png", "image/png", size=525_000)],
+         "at most 524999 bytes"),
+        ([Attachment("https://x.example/a.png", "image/png", size=525 * 1024 - 1)],
+         "under 525 KB"),
         ([Attachment("https://x.example/a.png", "image/png", size=-1)], "under 525 KB"),
     ],
 )
@@ -120,11 +123,20 @@ async def test_bad_attachments_are_rejected_with_no_request(api, textus, attachm
     assert api.total_calls == 0
 
 
-async def test_attachment_just_under_the_limit_is_accepted(api, textus):
+async def test_attachment_of_524999_bytes_is_the_largest_accepted(api, textus):
     api.add("POST", "/acct/messages", status=201, payload=api.message_json())
-    ok = Attachment("https://x.example/a.pdf", "application/pdf", size=525 * 1024 - 1)
+    ok = Attachment("https://x.example/a.pdf", "application/pdf", size=524_999)
     await textus.send(Message(to="+13035551234", body="hi", attachments=[ok]))
     assert api.total_calls == 1
+
+
+async def test_head_size_of_525000_bytes_is_refused_before_the_send(api, verifying):
+    api.add("HEAD", "https://files.example/edge.png", headers={"Content-Length": "525000"})
+    with pytest.raises(AttachmentError, match=r"525000 bytes.*under 525 KB"):
+        await verifying.send(Message(to="+13035551234", body="hi",
+                                     attachments=[Attachment("https://files.example/edge.png",
+                                                             "image/png")]))
+    assert api.calls("POST", "/acct/messages") == []
 
 
 # --- verify_attachment_size: a HEAD through the pipeline, without credentials --------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -54,6 +55,21 @@ def json_sent(call: Any) -> Any:
     return json.loads(call.kwargs["data"])
 
 
+def any_query(url: str) -> re.Pattern[str]:
+    """A mock route for ``url`` whatever query string the request carries."""
+    return re.compile(re.escape(url) + r"(\?.*)?$")
+
+
+def query_sent(mock: aioresponses, method: str, url: str) -> dict[str, str]:
+    """The query of the only request of the test (to ``url``), after checking it had no body."""
+    assert sum(len(v) for v in mock.requests.values()) == 1, list(mock.requests)
+    (seen_method, seen_url), (call,) = next(iter(mock.requests.items()))
+    assert (seen_method, seen_url.with_query(None)) == (method, URL(url))
+    assert call.kwargs.get("data") is None and call.kwargs.get("json") is None
+    assert dict(call.kwargs["params"]) == dict(seen_url.query)
+    return dict(seen_url.query)
+
+
 class Kit:
     PUBLIC_KEY = PUBLIC_KEY
     PRIVATE_KEY = PRIVATE_KEY
@@ -64,6 +80,8 @@ class Kit:
     calls = staticmethod(calls)
     only_call = staticmethod(only_call)
     json_sent = staticmethod(json_sent)
+    any_query = staticmethod(any_query)
+    query_sent = staticmethod(query_sent)
 
 
 @pytest.fixture

@@ -145,6 +145,42 @@ async def test_each_guard_failure_maps_to_its_own_error_class(
     assert len(kit.calls(mocked, "POST", url)) == 1  # never retried
 
 
+# The wordings TrackDrive's make_call page gives its guards, and Rails' RecordNotFound text.
+DOCUMENTED_WORDINGS = [
+    pytest.param(422, {"status": 422, "errors": {"base": ["The schedule must be active."]}},
+                 ScheduleUnavailableError, id="the-schedule-must-be-active"),
+    pytest.param(200, {"status": 422, "errors": {"schedule": ["The schedule must be active."]}},
+                 ScheduleUnavailableError, id="the-schedule-must-be-active-in-an-http-200"),
+    pytest.param(422, {"status": 422,
+                       "errors": {"base": ["The destination number must be valid."]}},
+                 InvalidNumberError, id="the-destination-number-must-be-valid"),
+    pytest.param(422, {"status": 422, "errors": {"to": ["was recently dialed"]}},
+                 RecentlyDialedError, id="recently-dialed"),
+    pytest.param(422, {"status": 422, "errors": {"base": ["Recently-dialed number"]}},
+                 RecentlyDialedError, id="recently-dialed-hyphenated-as-the-docs-write-it"),
+    pytest.param(404, {"status": 404,
+                       "errors": {"base": ["Couldn't find Lead with 'id'=11000635"]}},
+                 UnknownLeadError, id="rails-couldnt-find-lead-with-id"),
+    pytest.param(404, {"error": "Couldn\u2019t find Lead with 'id'=e36e2da0"},
+                 UnknownLeadError, id="rails-couldnt-find-lead-typographic-apostrophe"),
+    pytest.param(404, {"status": 404, "errors": {"base": ["Couldn't find Schedule with 'id'=5"]}},
+                 ScheduleUnavailableError, id="rails-couldnt-find-schedule-with-id"),
+]
+
+
+@pytest.mark.parametrize(("status", "payload", "cls"), DOCUMENTED_WORDINGS)
+async def test_each_documented_guard_wording_maps_to_its_typed_guard_error(
+    td: TrackDriveProvider, mocked: Any, url: str, kit: Any,
+    status: int, payload: dict[str, Any], cls: type[CallGuardError],
+) -> None:
+    mocked.post(url, status=status, payload=payload)
+    with pytest.raises(cls) as info:
+        await td.schedules.make_call(lead_id=LEAD)
+    assert type(info.value) is cls
+    assert not info.value.may_have_been_sent and "call not placed" in str(info.value)
+    assert len(kit.calls(mocked, "POST", url)) == 1  # never retried
+
+
 def test_guard_classes_are_also_the_http_shaped_classes() -> None:
     assert issubclass(ScheduleUnavailableError, UnprocessableError)
     assert issubclass(CpsLimitError, UnprocessableError)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from smsbridge import DeliveryStatus, Message
 from smsbridge.errors import (
@@ -58,15 +59,21 @@ def url(kit: Any) -> str:
     return f"{kit.BASE}/text_messages"
 
 
+@pytest.fixture
+def route(kit: Any, url: str) -> Any:
+    """The text_messages mock route, matching whatever query string a send carries."""
+    return kit.any_query(url)
+
+
 def seed() -> dict[str, Any]:
     data: dict[str, Any] = json.loads(SEED_RESPONSE)
     return data
 
 
 async def test_seed_text_message_response_is_parsed_field_for_field(
-    td: TrackDriveProvider, mocked: Any, url: str
+    td: TrackDriveProvider, mocked: Any, route: Any
 ) -> None:
-    mocked.post(url, body=SEED_RESPONSE, content_type="application/json")
+    mocked.post(route, body=SEED_RESPONSE, content_type="application/json")
     msg = await td.text_messages.create("Thanks for your inquiry", to=TO)
     assert isinstance(msg, TextMessage)
     assert msg.id == 812904581
@@ -89,10 +96,10 @@ async def test_seed_text_message_response_is_parsed_field_for_field(
     assert msg.raw == seed()["text_message"]
 
 
-async def test_create_sends_every_documented_parameter_as_json_with_basic_auth(
-    td: TrackDriveProvider, mocked: Any, url: str, kit: Any
+async def test_create_sends_every_documented_parameter_in_the_query_string_with_no_body(
+    td: TrackDriveProvider, mocked: Any, url: str, route: Any, kit: Any
 ) -> None:
-    mocked.post(url, payload=seed())
+    mocked.post(route, payload=seed())
     await td.text_messages.create(
         "Hello!",
         to="(605) 333-4444",
@@ -104,41 +111,61 @@ async def test_create_sends_every_documented_parameter_as_json_with_basic_auth(
         schedule_id=192840,
         offer_id="77",
     )
-    call = kit.only_call(mocked, "POST", url)
+    (call,) = next(iter(mocked.requests.values()))
     assert call.kwargs["headers"]["Authorization"] == kit.BASIC
-    assert call.kwargs["headers"]["Content-Type"] == "application/json"
     assert call.kwargs["headers"]["Accept"] == "application/json"
-    assert call.kwargs["params"] is None
-    assert kit.json_sent(call) == {
+    assert kit.query_sent(mocked, "POST", url) == {
         "message": "Hello!",
         "to": TO,  # normalised to E.164
         "from": FROM,
-        "lead_id": 11000635,
+        "lead_id": "11000635",
         "delivery_webhook_url": "https://hooks.example.com/td/tok",
-        "manual": True,
-        "number_id": 147690000,
-        "schedule_id": 192840,
+        "manual": "true",
+        "number_id": "147690000",
+        "schedule_id": "192840",
         "offer_id": "77",
     }
 
 
-async def test_create_with_only_lead_id_sends_no_to(
-    td: TrackDriveProvider, mocked: Any, url: str, kit: Any
+async def test_create_puts_the_documented_example_on_the_wire_byte_for_byte(
+    serve: Any, kit: Any
 ) -> None:
-    mocked.post(url, payload=seed())
+    seen: list[tuple[str, str, bytes]] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        seen.append((request.method, request.raw_path, await request.read()))
+        return web.json_response(seed())
+
+    async with serve(handle) as base, TrackDriveProvider(
+        kit.PUBLIC_KEY, kit.PRIVATE_KEY, base_url=base + "/api/v1"
+    ) as td:
+        await td.text_messages.create("Thanks for your inquiry", to="+16053334444")
+        await td.send(Message(to="+16053334444", body="Thanks for your inquiry"))
+    # The documented request: trackdrive.com/api/v1/text_messages?message=Thanks+for+your+
+    # inquiry&to=%2B16053334444 (the "+" of the number escaped, no body).
+    documented = ("POST", "/api/v1/text_messages?message=Thanks+for+your+inquiry"
+                          "&to=%2B16053334444", b"")
+    assert seen == [documented, documented]
+
+
+async def test_create_with_only_lead_id_sends_no_to(
+    td: TrackDriveProvider, mocked: Any, url: str, route: Any, kit: Any
+) -> None:
+    mocked.post(route, payload=seed())
     await td.text_messages.create("Hi", lead_id=11000635, manual=False)
-    assert kit.json_sent(kit.only_call(mocked, "POST", url)) == {
-        "message": "Hi", "lead_id": 11000635, "manual": False,
+    assert kit.query_sent(mocked, "POST", url) == {
+        "message": "Hi", "lead_id": "11000635", "manual": "false",
     }
 
 
 async def test_provider_default_delivery_webhook_url_is_attached(mocked: Any, kit: Any) -> None:
+    url = f"{kit.BASE}/text_messages"
     async with TrackDriveProvider(
         kit.PUBLIC_KEY, kit.PRIVATE_KEY, "acme", delivery_webhook_url="https://h.example/td/x"
     ) as td:
-        mocked.post(f"{kit.BASE}/text_messages", payload=seed())
+        mocked.post(kit.any_query(url), payload=seed())
         await td.text_messages.create("Hi", to=TO)
-    sent = kit.json_sent(kit.only_call(mocked, "POST", f"{kit.BASE}/text_messages"))
+    sent = kit.query_sent(mocked, "POST", url)
     assert sent["delivery_webhook_url"] == "https://h.example/td/x"
 
 
@@ -166,9 +193,9 @@ async def test_bad_input_is_rejected_before_any_request(
 
 
 async def test_send_maps_message_onto_text_message_and_returns_receipt(
-    td: TrackDriveProvider, mocked: Any, url: str, kit: Any
+    td: TrackDriveProvider, mocked: Any, url: str, route: Any, kit: Any
 ) -> None:
-    mocked.post(url, payload=seed(), headers={"X-Request-Id": "req-42"})
+    mocked.post(route, payload=seed(), headers={"X-Request-Id": "req-42"})
     receipt = await td.send(
         Message(
             to=TO,
@@ -178,9 +205,9 @@ async def test_send_maps_message_onto_text_message_and_returns_receipt(
                      "offer_id": 7, "delivery_webhook_url": "https://h.example/td/t"},
         )
     )
-    assert kit.json_sent(kit.only_call(mocked, "POST", url)) == {
-        "message": "Hi", "to": TO, "from": FROM, "lead_id": 11000635, "manual": True,
-        "number_id": 5, "schedule_id": 6, "offer_id": 7,
+    assert kit.query_sent(mocked, "POST", url) == {
+        "message": "Hi", "to": TO, "from": FROM, "lead_id": "11000635", "manual": "true",
+        "number_id": "5", "schedule_id": "6", "offer_id": "7",
         "delivery_webhook_url": "https://h.example/td/t",
     }
     assert receipt.provider == "trackdrive"
@@ -228,21 +255,21 @@ def test_trackdrive_statuses_map_onto_delivery_status(
 
 
 async def test_unknown_status_keeps_the_raw_word_on_the_receipt(
-    td: TrackDriveProvider, mocked: Any, url: str
+    td: TrackDriveProvider, mocked: Any, route: Any
 ) -> None:
     body = seed()
     body["text_message"]["status"] = "carrier_pending"
-    mocked.post(url, payload=body)
+    mocked.post(route, payload=body)
     receipt = await td.send(Message(to=TO, body="Hi"))
     assert receipt.status is DeliveryStatus.UNKNOWN
     assert receipt.raw_status == "carrier_pending"
 
 
 async def test_post_5xx_raises_delivery_unknown_and_is_never_retried(
-    td: TrackDriveProvider, mocked: Any, url: str
+    td: TrackDriveProvider, mocked: Any, route: Any
 ) -> None:
-    mocked.post(url, status=503, payload={"status": 503, "errors": {"base": ["down"]}})
-    mocked.post(url, payload=seed())  # would be used by a (forbidden) retry
+    mocked.post(route, status=503, payload={"status": 503, "errors": {"base": ["down"]}})
+    mocked.post(route, payload=seed())  # would be used by a (forbidden) retry
     with pytest.raises(DeliveryUnknownError) as info:
         await td.send(Message(to=TO, body="Hi"))
     assert info.value.may_have_been_sent
@@ -252,10 +279,10 @@ async def test_post_5xx_raises_delivery_unknown_and_is_never_retried(
 
 
 async def test_post_timeout_raises_delivery_unknown_and_is_never_retried(
-    td: TrackDriveProvider, mocked: Any, url: str
+    td: TrackDriveProvider, mocked: Any, route: Any
 ) -> None:
-    mocked.post(url, exception=TimeoutError())
-    mocked.post(url, payload=seed())
+    mocked.post(route, exception=TimeoutError())
+    mocked.post(route, payload=seed())
     with pytest.raises(DeliveryUnknownError) as info:
         await td.text_messages.create("Hi", to=TO)
     assert isinstance(info.value.cause, RequestTimeoutError)
@@ -263,10 +290,10 @@ async def test_post_timeout_raises_delivery_unknown_and_is_never_retried(
 
 
 async def test_a_200_with_errors_raises_the_typed_error_with_field_errors(
-    td: TrackDriveProvider, mocked: Any, url: str
+    td: TrackDriveProvider, mocked: Any, route: Any
 ) -> None:
     mocked.post(
-        url,
+        route,
         status=200,
         payload={"status": 200, "errors": {"to": ["is not a valid phone number"]},
                  "metadata": {"root": "text_message"}},
@@ -279,9 +306,9 @@ async def test_a_200_with_errors_raises_the_typed_error_with_field_errors(
 
 
 async def test_a_200_whose_envelope_status_is_401_raises_authentication_error(
-    td: TrackDriveProvider, mocked: Any, url: str
+    td: TrackDriveProvider, mocked: Any, route: Any
 ) -> None:
-    mocked.post(url, status=200,
+    mocked.post(route, status=200,
                 payload={"status": 401, "errors": {"base": ["Invalid API credentials"]}})
     with pytest.raises(AuthenticationError) as info:
         await td.text_messages.create("Hi", to=TO)
@@ -290,9 +317,10 @@ async def test_a_200_whose_envelope_status_is_401_raises_authentication_error(
 
 
 async def test_http_422_keeps_field_errors_and_is_not_retried(
-    td: TrackDriveProvider, mocked: Any, url: str
+    td: TrackDriveProvider, mocked: Any, route: Any
 ) -> None:
-    mocked.post(url, status=422, payload={"status": 422, "errors": {"message": ["can't be blank"]}})
+    mocked.post(route, status=422,
+                payload={"status": 422, "errors": {"message": ["can't be blank"]}})
     with pytest.raises(UnprocessableError) as info:
         await td.text_messages.create("Hi", to=TO)
     assert info.value.status == 422
