@@ -19,6 +19,7 @@ import attrs
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _constants as C
+from ._budget import current_budget
 from ._logging import logger
 from ._read_deadlines import ReadDeadlines
 from ._retry import RetryPolicy, parse_retry_after
@@ -224,8 +225,11 @@ class HttpClient:
         data = None if json_body is None else _JSON_ENCODER.encode(json_body).encode()
         log_path = url[len(self.base_url):] if url.startswith(self.base_url) else "<absolute url>"
         attempt = 0
+        budget = current_budget()  # a bulk send's per-recipient budget covers these retries
         while True:
             attempt += 1
+            if budget is not None:
+                budget.spend()
             if self.rate_limiter is not None:
                 await self.rate_limiter.acquire()
             started = time.monotonic()
@@ -240,7 +244,7 @@ class HttpClient:
                     self.provider, method, log_path, type(error).__name__, attempt, elapsed,
                 )
                 delay = policy.delay_for(error, attempt, idempotent=idempotent)
-                if delay is None:
+                if delay is None or (budget is not None and budget.exhausted):
                     raise self._final(error, idempotent) from error
                 await self._sleep_before_retry(delay, attempt, method, log_path, error)
                 continue
@@ -258,7 +262,7 @@ class HttpClient:
             if api_error.status is not None and api_error.status >= 500 and not idempotent:
                 api_error.may_have_been_sent = True
             delay = policy.delay_for(api_error, attempt, idempotent=idempotent)
-            if delay is None:
+            if delay is None or (budget is not None and budget.exhausted):
                 raise self._final(api_error, idempotent) from None
             await self._sleep_before_retry(delay, attempt, method, log_path, api_error)
 
