@@ -178,11 +178,14 @@ class Dispatcher(AsyncClosing):
         sender: str | None = None,
         attachments: Sequence[Attachment] = (),
         options: dict[str, Any] | None = None,
+        retry_failed: bool = False,
     ) -> OutcomeStream:
         """Outcomes as they complete, for any (async) iterable of numbers or ``Recipient``s.
 
         The source is read as workers free up: a million-recipient generator is never held in
-        memory. Use ``async for``; ``async with`` (or ``aclose()``) stops the job early.
+        memory. Use ``async for``; ``async with`` (or ``aclose()``) stops the job early, and so
+        does a ``break`` once nothing else refers to the stream. ``retry_failed``: as for
+        ``send()``.
         """
         _check_recipients(recipients)
         spec = JobSpec(body, sender, tuple(attachments), dict(options or {}))
@@ -191,7 +194,8 @@ class Dispatcher(AsyncClosing):
         # Refers to the feed it is given, never to the stream: see StreamFeed.
         async def start(sink: StreamFeed) -> None:
             await self._execute(spec, recipients, total=total, sink=sink, stored=None,
-                                lazy_store=True, job_id=self.job_id, region=self.default_region)
+                                lazy_store=True, job_id=self.job_id, region=self.default_region,
+                                retry_failed=retry_failed)
 
         return OutcomeStream(self.concurrency, start)
 

@@ -238,3 +238,36 @@ async def test_sandbox_command_prints_connection_urls_and_stops_on_ctrl_c() -> N
     proc.send_signal(signal.SIGINT)
     result = await finish(proc)
     assert result.code == 0 and "sandbox stopped" in result.err
+
+
+async def test_a_double_ctrl_c_prints_the_summary_without_a_traceback_and_exits_130(
+    sandbox: Sandbox, recipients_csv: Path, tmp_path: Path
+) -> None:
+    journal = tmp_path / "job.sqlite"
+    # Every send takes 2 s, so the signals come while a wave of sends is in flight.
+    sandbox.faults.add("textus.send", "latency", 1.0, delay=2.0)
+    proc = await start_cli("bulk", str(recipients_csv), "--body", "Hi {name}", "--journal",
+                           str(journal), "--concurrency", "4",
+                           env=cli_env(SMSBRIDGE_URL=sandbox.textus_connection_url))
+    await wait_for_accepted(sandbox, "textus", 4, proc)
+    await asyncio.sleep(0.2)
+    proc.send_signal(signal.SIGINT)  # the first: in-flight sends get their grace period
+    await asyncio.sleep(0.3)
+    proc.send_signal(signal.SIGINT)  # the second: no more grace, but a clean stop
+    result: Result = await finish(proc)
+
+    assert result.code == 130, result.output
+    assert "Traceback" not in result.output and "closed database" not in result.output
+    assert "interrupted" in result.out and f"Resume with: smsbridge resume {journal}" in result.out
+    with Journal(journal) as opened:
+        stopped = opened.report()
+    assert stopped.in_flight == 0 and stopped.job.status == "cancelled"
+    assert stopped.unknown >= 1  # the sends the second Ctrl-C cut short: in doubt, recorded
+
+    sandbox.faults.clear()
+    resumed = await run_cli("resume", str(journal),
+                            env=cli_env(SMSBRIDGE_URL=sandbox.textus_connection_url))
+    assert resumed.code == 1, resumed.output  # 1: the UNKNOWN ones stay in doubt
+    with Journal(journal) as opened:
+        assert opened.report().complete
+    assert_nobody_texted_twice(sandbox, "textus")
