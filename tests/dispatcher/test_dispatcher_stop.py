@@ -172,3 +172,32 @@ async def test_stop_after_failures_zero_never_stops(numbers: Callable[..., list[
         Message(to=numbers(40), body="Hi"))
 
     assert report.stopped is None and report.failed == 40
+
+
+async def test_a_dns_failure_costs_each_recipient_one_budget_not_nine(
+    numbers: Callable[..., list[str]],
+) -> None:
+    async with Sandbox(seed=11) as sb:
+        wire = Wire()
+        provider = textus(sb, wire, base_url="http://no-such-host.invalid")  # RFC 6761
+        async with wire.session, Dispatcher(provider, concurrency=4, retry=FAST,
+                                            stop_after_failures=0) as dispatcher:
+            report = await dispatcher.send(Message(to=numbers(20), body="Hi"))
+
+    assert report.failed == 20 and report.reasons()["connect_error"] == 20
+    assert wire.requests == 20 * (FAST.max_retries + 1)  # was 20 * 9
+    assert all(o.attempts == FAST.max_retries + 1 for o in report)
+
+
+async def test_an_always_429_server_gets_one_budget_per_recipient_even_when_never_stopped(
+    numbers: Callable[..., list[str]],
+) -> None:
+    async with Sandbox(seed=11, faults=["textus.send:rate_limit_429:1.0:0.01"]) as sb:
+        wire = Wire()
+        async with wire.session, Dispatcher(textus(sb, wire), concurrency=4, retry=FAST,
+                                            stop_after_failures=0) as dispatcher:
+            report = await dispatcher.send(Message(to=numbers(20), body="Hi"))
+        answered_429 = sb.faults.injected[("textus.send", "rate_limit_429")]
+
+    assert report.failed == 20 and report.reasons()["rate_limited"] == 20
+    assert answered_429 == wire.requests == 20 * (FAST.max_retries + 1)  # was 20 * 9
