@@ -93,16 +93,17 @@ async def test_bulk_exits_1_when_recipients_are_unknown_and_does_not_resend_them
     assert sorted(set(sandbox.accepted_numbers("textus"))) == VALID
 
 
-async def test_bulk_with_a_wrong_token_fails_exit_1_and_never_prints_the_token(
+async def test_bulk_with_a_wrong_token_stops_exit_3_and_never_prints_the_token(
     sandbox: Sandbox, recipients_csv: Path
 ) -> None:
     secret = "SECRET-TOKEN-5f2a9c"
     url = sandbox.textus_connection_url.replace(sandbox.textus_token, secret)
     result = await run_cli("bulk", str(recipients_csv), "--body", "Hi", "--rate", "500",
                            env=cli_env(SMSBRIDGE_URL=url))
-    assert result.code == 1, result.output
+    assert result.code == 3, result.output  # stopped early: an account-level error
     assert secret not in result.output
     assert "Failed" in result.out and sandbox.accepted_numbers("textus") == []
+    assert "reason: job_stopped" in result.out and "Stopped early" in result.out
 
 
 async def test_batch_mode_sends_native_multi_recipient_requests(
