@@ -202,3 +202,18 @@ async def test_an_always_429_server_gets_one_budget_per_recipient_even_when_neve
 
     assert report.failed == 20 and report.reasons()["rate_limited"] == 20
     assert answered_429 == wire.requests == 20 * (FAST.max_retries + 1)  # was 20 * 9
+
+
+async def test_a_wrong_token_in_batch_mode_stops_the_job_and_skips_the_unsent_batches(
+    journal_path: Path,
+) -> None:
+    fake = FakeProvider(rule=lambda _message, _n: Fault("reject", status=401))
+    to = [f"+1303555{n:04d}" for n in range(1000, 1100)]
+    async with Dispatcher(fake, concurrency=1, batch_size=10, journal=journal_path) as d:
+        report = await d.send(Message(to=to, body="Same for all"))
+    with Journal(journal_path) as opened:
+        pending = opened.report().pending
+
+    assert report.stopped is not None and report.stopped.scope == "account"
+    assert report.failed == 10 and fake.injected["reject"] == 1  # one batch request
+    assert report.reasons()["job_stopped"] == 90 and pending == 90
