@@ -13,6 +13,7 @@ from ._http import Timeouts
 from ._pagination import AsyncPager, Page
 from ._retry import RetryPolicy
 from .errors import (
+    AccountSuspendedError,
     APIError,
     AttachmentError,
     AuthenticationError,
@@ -22,6 +23,7 @@ from .errors import (
     ConnectError,
     DeliveryTimeoutError,
     DeliveryUnknownError,
+    ErrorScope,
     IncompleteSourceError,
     InvalidMessage,
     InvalidPhoneNumber,
@@ -97,6 +99,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "APIError",
+    "AccountSuspendedError",
     "AsyncPager",
     "Attachment",
     "AttachmentError",
@@ -116,6 +119,7 @@ __all__ = [
     "DeliveryTracker",
     "DeliveryUnknownError",
     "Dispatcher",
+    "ErrorScope",
     "FailoverProvider",
     "InboundMessage",
     "IncompleteSourceError",

@@ -20,6 +20,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from . import _constants as C
+from ._budget import current_budget
 from ._logging import logger
 from ._read_deadlines import ReadDeadlines
 from ._retry import RetryPolicy, parse_retry_after
@@ -250,8 +251,11 @@ class HttpClient:
             request_headers = self._fixed_headers if data is not None else self._bodyless_headers
         log_path = url[len(self.base_url):] if url.startswith(self.base_url) else "<absolute url>"
         attempt = 0
+        budget = current_budget()  # a bulk send's per-recipient budget covers these retries
         while True:
             attempt += 1
+            if budget is not None:
+                budget.spend()
             if self.rate_limiter is not None:
                 await self.rate_limiter.acquire()
             started = time.monotonic()
@@ -266,7 +270,7 @@ class HttpClient:
                     self.provider, method, log_path, type(error).__name__, attempt, elapsed,
                 )
                 delay = policy.delay_for(error, attempt, idempotent=idempotent)
-                if delay is None:
+                if delay is None or (budget is not None and budget.exhausted):
                     raise self._final(error, idempotent) from error
                 await self._sleep_before_retry(delay, attempt, method, log_path, error)
                 continue
@@ -284,7 +288,7 @@ class HttpClient:
             if api_error.status is not None and api_error.status >= 500 and not idempotent:
                 api_error.may_have_been_sent = True
             delay = policy.delay_for(api_error, attempt, idempotent=idempotent)
-            if delay is None:
+            if delay is None or (budget is not None and budget.exhausted):
                 raise self._final(api_error, idempotent) from None
             await self._sleep_before_retry(delay, attempt, method, log_path, api_error)
 

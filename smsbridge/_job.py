@@ -6,7 +6,13 @@ and send. Memory is O(concurrency) whatever the source's size; only the de-dup s
 
 Cancellation: the producer stops at once, idle workers stop at once, and workers with a request
 in flight get ``grace`` seconds to finish; any still running then becomes UNKNOWN. Recipients a
-worker had claimed but not sent are handed back to ``pending`` in the journal.
+worker had claimed but not sent are handed back to ``pending`` in the journal. A repeated
+cancellation cuts the grace short but still waits for every worker to record its state.
+
+Stopping early: an account-level error (see ``errors.error_scope``) stops the job at once, and
+so do ``stop_after`` service-level failures in a row that all failed the same way. Recipients
+not yet attempted are then SKIPPED with reason ``job_stopped`` and never written as final to
+the journal, so they stay pending there and a resume sends them.
 """
 
 from __future__ import annotations
@@ -17,15 +23,16 @@ from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import Any, Protocol
 
 from . import _constants as C
+from ._budget import AttemptBudget, reset_budget, use_budget
 from ._channel import Channel
 from ._journal_job import ClaimEntry, JobSession, Prior
 from ._logging import logger
 from ._outcomes import failure_outcomes, success_outcomes, unknown_outcomes
 from ._render import Batch, Batcher, Item, JobSpec, Preparer
-from ._report import Tally
+from ._report import StopCause, Tally
 from ._retry import RetryPolicy, SendState, classify, server_delay
 from ._throttle import Throttle
-from .errors import JournalError, RateLimitError, SmsBridgeError
+from .errors import ErrorScope, JournalError, RateLimitError, SmsBridgeError, error_scope
 from .models import Message, Outcome, OutcomeStatus
 from .protocol import MessagingProvider
 
@@ -58,10 +65,12 @@ class JobRun:
         lookup: Any,
         resend_unknown: bool,
         tally: Tally,
+        retry_failed: bool = False,
         sink: Sink,
         job_id: str,
         grace: float,
         store_source: bool,
+        stop_after: int = 0,
     ) -> None:
         self._provider = provider
         self._provider_name = provider.name
@@ -74,6 +83,7 @@ class JobRun:
         self._session = session
         self._lookup_fn = lookup  # async (keys) -> {key: Prior}, set when the job has rows
         self._resend_unknown = resend_unknown
+        self._retry_failed = retry_failed
         self._tally = tally
         self._sink = sink
         self.job_id = job_id
@@ -92,6 +102,11 @@ class JobRun:
         self.source_complete = False
         self.stopping = False
         self.batches: dict[str, tuple[str, ...]] = {}
+        # Stopping early (see the module docstring): 0 turns the failure streak rule off.
+        self._stop_after = stop_after
+        self._streak = 0
+        self._streak_kind: tuple[Any, ...] | None = None
+        self.stopped: StopCause | None = None
 
     # --- orchestration --------------------------------------------------------------------
 
@@ -126,11 +141,18 @@ class JobRun:
         try:
             if busy:
                 await asyncio.wait(busy, timeout=self._grace)
+        except asyncio.CancelledError:
+            pass  # cancelled again: no more grace for the sends in flight
+        # Wait for every task however often we are cancelled meanwhile: returning earlier lets
+        # the caller close the journal under workers still recording their outcomes.
+        tasks = [producer, *workers]
+        while not all(task.done() for task in tasks):
             for task in workers:
                 task.cancel()
-            await asyncio.wait([producer, *workers])
-        except asyncio.CancelledError:
-            pass  # cancelled again while stopping: the tasks are cancelled; stop waiting
+            try:
+                await asyncio.wait(tasks)
+            except asyncio.CancelledError:
+                continue
         for task in (producer, *workers):
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved: the first error is the one re-raised
@@ -200,7 +222,8 @@ class JobRun:
 
     def _claimable(self, prior: Prior) -> bool:
         return prior.state == "pending" or (
-            self._resend_unknown and prior.state in ("in_flight", "unknown"))
+            self._resend_unknown and prior.state in ("in_flight", "unknown")) or (
+            self._retry_failed and prior.state == "failed")
 
     def _from_prior(self, item: Item, prior: Prior) -> Outcome:
         """What an earlier run left: reported, never resent (unless resend_unknown)."""
@@ -226,6 +249,8 @@ class JobRun:
                 self._session.final(item.key, item.index, item.verdict, 0,
                                     item.recipient.variables)
             await self._emit(item.index, item.verdict)
+        elif self.stopped is not None:
+            await self._emit(item.index, self._stopped_outcome(item))
         elif self._batcher is not None:
             for batch in self._batcher.add(item):
                 await self._dispatch_batch(batch)
@@ -235,6 +260,10 @@ class JobRun:
             await self._queue.put(item)
 
     async def _dispatch_batch(self, batch: Batch) -> None:
+        if self.stopped is not None:
+            for item in batch.items:
+                await self._emit(item.index, self._stopped_outcome(item))
+            return
         if len(batch.items) == 1:
             # Nobody shares this body: one plain send, which also gives a message id.
             item = batch.items[0]
@@ -272,6 +301,10 @@ class JobRun:
             unit = await queue.get()
             if unit is _END:
                 return
+            if self.stopped is not None:  # queued before the job stopped: never attempted
+                for item in unit.items if isinstance(unit, Batch) else (unit,):
+                    await self._emit(item.index, self._stopped_outcome(item))
+                continue
             if isinstance(unit, Batch):
                 await self._deliver(w, unit.items, unit.body, batch=True)
             else:
@@ -279,6 +312,8 @@ class JobRun:
 
     async def _deliver(self, w: int, items: list[Item], body: str, *, batch: bool) -> None:
         session = self._session
+        # One budget for every request this send makes, the provider's own retries included.
+        budget = AttemptBudget(self._retry.max_retries + 1)
         attempts = recorded = 0  # recorded: attempts already added to the journal rows
         claimed = items
         claim_sent = finished = False
@@ -287,6 +322,9 @@ class JobRun:
             while True:
                 if not self._throttle.idle:
                     await self._throttle.acquire()
+                if self.stopped is not None:  # nothing of this unit is claimed or in flight
+                    raced.extend((item, self._stopped_outcome(item)) for item in claimed)
+                    break
                 self._busy[w] = True
                 if session is not None and not claim_sent:
                     claim_sent = True
@@ -294,10 +332,10 @@ class JobRun:
                     raced.extend(lost)
                     if not claimed:
                         break
-                attempts += 1
                 try:
-                    outcomes, delay = await self._attempt(claimed, body, batch, attempts)
+                    outcomes, delay = await self._attempt(claimed, body, batch, budget)
                 except asyncio.CancelledError:
+                    attempts = budget.used
                     finished = True
                     with contextlib.suppress(JournalError):  # the job reports a broken journal
                         self._finish(claimed, unknown_outcomes(
@@ -305,6 +343,7 @@ class JobRun:
                             "the job was cancelled while this message was in flight; it may "
                             "have been sent"), attempts - recorded)
                     raise
+                attempts = budget.used
                 if outcomes is None:  # retrying: surely not sent, nothing is in flight
                     self._busy[w] = False
                     if session is not None:
@@ -321,6 +360,7 @@ class JobRun:
                 if session is not None:
                     self._finish(claimed, outcomes, attempts - recorded)
                 finished = True
+                self._observe(outcomes)
                 self._busy[w] = False
                 for item, outcome in zip(claimed, outcomes, strict=True):
                     await self._emit(item.index, outcome)
@@ -351,25 +391,34 @@ class JobRun:
         return claimed, raced
 
     async def _attempt(
-        self, items: list[Item], body: str, batch: bool, attempts: int
+        self, items: list[Item], body: str, batch: bool, budget: AttemptBudget
     ) -> tuple[list[Outcome] | None, float]:
-        """One request: final outcomes, or (None, delay) when it is to be retried."""
+        """One send: final outcomes, or (None, delay) when it is to be retried."""
         message = self._message(items, body, batch=batch)
+        before = budget.used
+        token = use_budget(budget)
         try:
             if batch:
                 result: Any = await self._provider.send_batch(message)  # type: ignore[attr-defined]
             else:
                 result = await self._provider.send(message)
         except SmsBridgeError as error:
-            return self._after_error(items, error, attempts)
+            budget.settle(before)
+            return self._after_error(items, error, budget.used)
         except Exception as error:  # a provider bug: the request may have gone out
+            budget.settle(before)
+            attempts = budget.used
             logger.warning("%s.send raised %s; reported UNKNOWN", self._provider_name,
                            type(error).__name__, exc_info=True)
             return unknown_outcomes(
                 items, attempts, self._provider_name, "unexpected_error",
                 f"the provider raised {type(error).__name__}: {error}; the message may have "
                 "been sent"), 0.0
-        return success_outcomes(items, result, attempts, self._next_batch_id, self.batches), 0.0
+        finally:
+            reset_budget(token)
+            budget.settle(before)
+        return success_outcomes(items, result, budget.used, self._next_batch_id,
+                                self.batches), 0.0
 
     def _next_batch_id(self) -> str:
         self._batch_seq += 1
@@ -392,6 +441,42 @@ class JobRun:
         if delay is None:
             return failure_outcomes(items, attempts, self._provider_name, error), 0.0
         return None, delay
+
+    def _observe(self, outcomes: list[Outcome]) -> None:
+        """Stop the job on an account-level error, or on ``stop_after`` service-level failures
+        in a row of one kind (same error type, status and reason): sending on would only burn
+        the remaining recipients (FAILED) or hammer a provider that is down."""
+        outcome = outcomes[0]
+        error = outcome.exception
+        if outcome.status is OutcomeStatus.SENT or error is None:
+            self._streak = 0
+            return
+        scope = error_scope(error)
+        if scope is ErrorScope.ACCOUNT:
+            self._halt(scope, outcome.reason or "auth", error)
+            return
+        if scope is ErrorScope.REQUEST or not self._stop_after:
+            self._streak = 0
+            return
+        kind = (type(error), getattr(error, "status", None), outcome.reason)
+        if kind != self._streak_kind:
+            self._streak_kind, self._streak = kind, 0
+        self._streak += 1
+        if self._streak >= self._stop_after:
+            self._halt(scope, outcome.reason or "error", error)
+
+    def _halt(self, scope: ErrorScope, reason: str, error: SmsBridgeError) -> None:
+        if self.stopped is not None:
+            return
+        self.stopped = StopCause(scope.value, reason, str(error), error)
+        logger.warning("job %s stopped early: %s", self.job_id, self.stopped)
+
+    def _stopped_outcome(self, item: Item) -> Outcome:
+        where = ("it stays pending in the journal, so resuming the job sends it"
+                 if self._session is not None else "send to it again once the cause is fixed")
+        return Outcome(item.recipient, OutcomeStatus.SKIPPED, reason="job_stopped",
+                       error=f"not attempted: the job stopped early after a {self.stopped}; "
+                             f"{where}", provider=self._provider_name)
 
     def _finish(self, items: list[Item], outcomes: list[Outcome], attempts: int) -> None:
         if self._session is not None:

@@ -97,12 +97,15 @@ class JobSession:
     """Queues one run's writes on the journal's :class:`GroupWriter`."""
 
     def __init__(
-        self, writer: GroupWriter, job_id: str, run_id: str, *, resend_unknown: bool
+        self, writer: GroupWriter, job_id: str, run_id: str, *, resend_unknown: bool,
+        retry_failed: bool = False,
     ) -> None:
         self._writer = writer
         self.job_id = job_id
         self.run_id = run_id
         states = CLAIMABLE_WITH_UNKNOWN if resend_unknown else CLAIMABLE
+        if retry_failed:  # FAILED means surely not sent: sending again cannot double-text
+            states = (*states, "failed")
         self._claim_sql = (
             "INSERT INTO recipients (job_id, phone, seq, variables, state, attempts, run_id, "
             "created_at, updated_at, attempted_at) "

@@ -27,7 +27,9 @@ class JobInfo:
     """A job as stored: what it sends (``spec``), which provider, and how far it got.
 
     ``status`` is ``running`` (also after a crash), ``cancelled``, ``interrupted`` (an error
-    stopped it) or ``finished``. ``total`` counts the entries of the source read so far (or
+    stopped it), ``stopped`` (it stopped itself early, see ``BulkReport.stopped``; what it did
+    not attempt is pending) or ``finished``. ``total`` counts the entries of the source read
+    so far (or
     its length when known). ``source_complete`` is False while (or when a crash stopped) a
     streamed source was still being read: the journal alone then cannot finish the job (see
     ``Dispatcher.resume``). ``duplicates`` counts duplicate entries recorded without a row of

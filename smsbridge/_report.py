@@ -100,6 +100,27 @@ class Tally:
                 logger.warning("on_progress callback raised; the job continues", exc_info=True)
 
 
+@attrs.frozen(slots=True)
+class StopCause:
+    """Why a job stopped before sending to everyone.
+
+    ``scope`` is ``"account"`` (credentials refused, account suspended: nothing more can be
+    sent) or ``"service"`` (every recent attempt failed the same way: the provider is down,
+    unreachable or rate limiting without end). ``reason`` is the failure reason of the error
+    (``auth``, ``connect_error``, ...), ``error`` its message. Recipients not yet attempted are
+    SKIPPED with reason ``"job_stopped"``; with a journal they stay pending, so ``resume``
+    sends them once the cause is fixed.
+    """
+
+    scope: str
+    reason: str
+    error: str
+    exception: BaseException | None = attrs.field(default=None, eq=False, repr=False)
+
+    def __str__(self) -> str:
+        return f"{self.scope}-level failure ({self.reason}): {self.error}"
+
+
 _EMPTY_BATCHES: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
 
@@ -110,7 +131,8 @@ class BulkReport:
     ``outcomes`` are in input order for ``Dispatcher.send``. ``batches`` maps each accepted batch
     id to the numbers it carried (batch mode only; in a dry run, the planned batches). In a dry
     run nothing was sent and every recipient that would have been sent is ``SKIPPED`` with reason
-    ``"dry_run"`` and its rendered ``Outcome.message``.
+    ``"dry_run"`` and its rendered ``Outcome.message``. ``stopped`` says why the job stopped
+    early (see :class:`StopCause`), None when it ran to its end.
     """
 
     outcomes: tuple[Outcome, ...]
@@ -119,6 +141,7 @@ class BulkReport:
     journal_path: str | None = None
     batches: Mapping[str, tuple[str, ...]] = _EMPTY_BATCHES
     dry_run: bool = False
+    stopped: StopCause | None = None
     counts: Mapping[OutcomeStatus, int] = attrs.field(init=False)
 
     @counts.default
@@ -160,8 +183,8 @@ class BulkReport:
 
     @property
     def ok(self) -> bool:
-        """True when nothing failed and nothing is in doubt (skips are fine)."""
-        return self.failed == 0 and self.unknown == 0
+        """True when nothing failed, nothing is in doubt and the job was not stopped early."""
+        return self.failed == 0 and self.unknown == 0 and self.stopped is None
 
     def by_status(self, status: OutcomeStatus | str) -> tuple[Outcome, ...]:
         wanted = OutcomeStatus.parse(status)
@@ -180,8 +203,9 @@ class BulkReport:
     def summary(self) -> str:
         head = "dry run: " if self.dry_run else ""
         parts = [f"{status.value} {self.counts[status]}" for status in OutcomeStatus]
+        stopped = f"; stopped early: {self.stopped}" if self.stopped is not None else ""
         return (f"{head}job {self.job_id}: {self.total} recipients, " + ", ".join(parts)
-                + f" in {self.elapsed:.2f}s ({self.rate:.1f} sent/s)")
+                + f" in {self.elapsed:.2f}s ({self.rate:.1f} sent/s)" + stopped)
 
     def __str__(self) -> str:
         return self.summary()

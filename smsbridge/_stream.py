@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from typing import Any
 
 from ._channel import Channel
 from ._closing import AsyncClosing
-from ._report import Progress, Tally
+from ._report import Progress, StopCause, Tally
 from .models import Outcome
 
 _END: Any = object()
@@ -39,68 +39,117 @@ class ListSink:
         return tuple(ordered)
 
 
-class OutcomeStream(AsyncClosing):
-    """``async for outcome in stream`` — outcomes in completion order, with backpressure.
+class StreamFeed:
+    """What a streamed job writes to: the outcome buffer and the job's live state.
 
-    The job starts on the first ``__anext__``. Leaving early: ``await stream.aclose()`` or use
-    ``async with dispatcher.stream(...) as outcomes:``; in-flight sends then finish (or become
-    UNKNOWN after the grace period) and the journal stays consistent.
+    Held by the job's task; the :class:`OutcomeStream` the consumer iterates is not, so a
+    consumer that drops its stream (``break`` out of ``async for``) lets it be collected, and
+    its generator's close path stops the job.
     """
 
     def __init__(self, concurrency: int) -> None:
         # Unread outcomes held before the workers wait for the consumer.
-        self._outcomes: Channel[Any] = Channel(max(2 * concurrency, 16))
-        self._task: asyncio.Task[None] | None = None
-        self._start: Callable[[OutcomeStream], Awaitable[None]] | None = None
+        self.channel: Channel[Any] = Channel(max(2 * concurrency, 16))
         self.job_id: str | None = None
         self.tally: Tally | None = None
+        self.stopped: StopCause | None = None
+
+    def put(self, index: int, outcome: Outcome) -> Coroutine[Any, Any, None]:
+        return self.channel.put(outcome)  # awaited by the caller: no frame of our own
+
+    def put_nowait(self, index: int, outcome: Outcome) -> None:
+        self.channel.put_nowait(outcome)  # only while stopping: bounded by the workers
+
+
+class OutcomeStream(AsyncClosing):
+    """``async for outcome in stream`` — outcomes in completion order, with backpressure.
+
+    The job starts on the first ``__anext__``. Leaving early stops the job: ``await
+    stream.aclose()``, ``async with dispatcher.stream(...) as outcomes:``, or a ``break`` out
+    of ``async for`` once nothing else refers to the stream (its async generator is then closed
+    by the event loop, as any async generator's is). In-flight sends finish (or become UNKNOWN
+    after the grace period), recipients not yet sent stay pending in the journal, and the
+    journal stays consistent. ``stopped`` is set when the job stopped itself (an account-level
+    error, or the same failure over and over); see ``BulkReport.stopped``.
+    """
+
+    def __init__(
+        self, concurrency: int, start: Callable[[StreamFeed], Awaitable[None]] | None = None
+    ) -> None:
+        self._feed = StreamFeed(concurrency)
+        self._start = start
+        self._outcomes: AsyncGenerator[Outcome, None] | None = None
+
+    @property
+    def job_id(self) -> str | None:
+        return self._feed.job_id
+
+    @property
+    def tally(self) -> Tally | None:
+        return self._feed.tally
+
+    @property
+    def stopped(self) -> StopCause | None:
+        return self._feed.stopped
 
     @property
     def progress(self) -> Progress | None:
-        return self.tally.snapshot() if self.tally is not None else None
-
-    def put(self, index: int, outcome: Outcome) -> Coroutine[Any, Any, None]:
-        return self._outcomes.put(outcome)  # awaited by the caller: no frame of our own
-
-    def put_nowait(self, index: int, outcome: Outcome) -> None:
-        self._outcomes.put_nowait(outcome)  # only while stopping: bounded by the workers
+        tally = self._feed.tally
+        return tally.snapshot() if tally is not None else None
 
     def __aiter__(self) -> OutcomeStream:
         return self
 
-    async def __anext__(self) -> Outcome:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="smsbridge-job")
-        try:
-            item = await self._outcomes.get()
-        except asyncio.CancelledError:
-            await self.aclose()
-            raise
-        if item is _END:
-            self._outcomes.put_nowait(_END)  # later calls end too
-            if self._task.done() and not self._task.cancelled() and self._task.exception():
-                raise self._task.exception()  # type: ignore[misc]
-            raise StopAsyncIteration
-        return item  # type: ignore[no-any-return]
-
-    async def _run(self) -> None:
-        assert self._start is not None
-        try:
-            await self._start(self)
-        finally:
-            self._outcomes.put_nowait(_END)
+    def __anext__(self) -> Awaitable[Outcome]:
+        if self._outcomes is None:
+            if self._start is None:
+                raise RuntimeError("internal error: an OutcomeStream without a job")
+            self._outcomes = _outcomes(self._feed, self._start)
+        return self._outcomes.__anext__()
 
     async def aclose(self) -> None:
         """Stop the job: no new sends; in-flight ones finish or become UNKNOWN."""
-        task = self._task
-        if task is None or task.done():
-            return
-        task.cancel()
-        await asyncio.wait([task])
-        if not task.cancelled():
-            task.exception()
+        if self._outcomes is not None:
+            await self._outcomes.aclose()
 
-    def __del__(self) -> None:
-        task = getattr(self, "_task", None)
-        if task is not None and not task.done():
-            task.cancel()
+
+async def _outcomes(
+    feed: StreamFeed, start: Callable[[StreamFeed], Awaitable[None]]
+) -> AsyncGenerator[Outcome, None]:
+    # Refers to the feed and the job, never to the OutcomeStream: see StreamFeed.
+    task = asyncio.create_task(_run(feed, start), name="smsbridge-job")
+    try:
+        while True:
+            item = await feed.channel.get()
+            if item is _END:
+                break
+            yield item
+    finally:
+        await _stop(task)
+    if not task.cancelled() and task.exception() is not None:
+        raise task.exception()  # type: ignore[misc]
+
+
+async def _run(feed: StreamFeed, start: Callable[[StreamFeed], Awaitable[None]]) -> None:
+    try:
+        await start(feed)
+    finally:
+        feed.channel.put_nowait(_END)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel the job and wait until it has stopped, however often we are cancelled meanwhile:
+    returning earlier would leave its workers writing to a journal about to be closed."""
+    if not task.done():
+        task.cancel()
+    interrupted = False
+    while not task.done():
+        try:
+            await asyncio.wait([task])
+        except asyncio.CancelledError:
+            interrupted = True
+            task.cancel()  # a repeated cancel cuts the job's grace period short
+    if not task.cancelled():
+        task.exception()  # retrieved here; raised by the caller when the job ended on its own
+    if interrupted:
+        raise asyncio.CancelledError

@@ -10,6 +10,12 @@ Every recipient ends SENT, FAILED, UNKNOWN or SKIPPED (see ``models.OutcomeStatu
 that may have reached the provider is UNKNOWN and never resent. Dispatcher-level retries (the
 ``retry`` policy) apply only to errors that surely did not send: a 429 that outlived the
 provider's own retries, a refused connection. A 429 pauses every worker.
+
+One retry budget per recipient: ``retry.max_retries + 1`` requests in all, the provider's own
+HTTP retries included (see ``_budget``). An account-level error (401, 403, a suspended account)
+stops the job at once, and so do ``stop_after_failures`` service-level failures in a row of one
+kind; recipients not yet attempted are SKIPPED with reason ``job_stopped`` (pending in the
+journal, so ``resume`` sends them) and ``BulkReport.stopped`` says why.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from ._logging import logger
 from ._render import JobSpec, Preparer, Template
 from ._report import BulkReport, Progress, ProgressCallback, Tally
 from ._retry import RetryPolicy
-from ._stream import ListSink, OutcomeStream
+from ._stream import ListSink, OutcomeStream, StreamFeed
 from ._throttle import RateLimitSetting, resolve_throttle
 from .errors import AttachmentError, ConfigurationError, IncompleteSourceError, JournalError
 from .failover import FailoverProvider
@@ -69,6 +75,9 @@ class Dispatcher(AsyncClosing):
     ``job_id``: names the job in the journal (default: derived from the message content, so
     re-running the same message resumes it). ``cancel_grace``: seconds in-flight sends get to
     finish after cancellation before they are reported UNKNOWN.
+    ``stop_after_failures``: stop the job after this many recipients in a row failed the same
+    service-level way (unreachable, 5xx, endless 429s); default ``max(10, 2 * concurrency)``,
+    0 never stops. An account-level error (401, 403, suspended) always stops it at once.
     """
 
     def __init__(
@@ -88,6 +97,7 @@ class Dispatcher(AsyncClosing):
         job_id: str | None = None,
         cancel_grace: float = C.DISPATCHER_CANCEL_GRACE,
         progress_interval: float = C.DISPATCHER_PROGRESS_INTERVAL,
+        stop_after_failures: int | None = None,
     ) -> None:
         if not isinstance(provider, MessagingProvider):
             raise ConfigurationError(
@@ -101,6 +111,12 @@ class Dispatcher(AsyncClosing):
             raise ConfigurationError("job_id must be a non-empty string")
         if cancel_grace < 0 or progress_interval < 0:
             raise ConfigurationError("cancel_grace and progress_interval must be >= 0 seconds")
+        if stop_after_failures is not None and (
+                not isinstance(stop_after_failures, int) or isinstance(stop_after_failures, bool)
+                or stop_after_failures < 0):
+            raise ConfigurationError(
+                "stop_after_failures must be an integer >= 0 (0: never stop) or None "
+                f"(got {stop_after_failures!r})")
         if on_progress is not None and not callable(on_progress):
             raise ConfigurationError("on_progress must be a callable taking a Progress")
         self.provider = provider
@@ -116,6 +132,8 @@ class Dispatcher(AsyncClosing):
         self.job_id = job_id
         self.cancel_grace = cancel_grace
         self.progress_interval = progress_interval
+        self.stop_after_failures = (
+            max(10, 2 * concurrency) if stop_after_failures is None else stop_after_failures)
         self._journal_setting = journal
         self._journal: Journal | None = journal if isinstance(journal, Journal) else None
         if journal is not None and not isinstance(journal, Journal | str | PathLike):
@@ -140,12 +158,17 @@ class Dispatcher(AsyncClosing):
 
     # --- the three ways to run a job ------------------------------------------------------
 
-    async def send(self, message: Message) -> BulkReport:
-        """Send ``message`` to each of its recipients; outcomes in the order of ``message.to``."""
+    async def send(self, message: Message, *, retry_failed: bool = False) -> BulkReport:
+        """Send ``message`` to each of its recipients; outcomes in the order of ``message.to``.
+
+        ``retry_failed``: with a journal, re-running a job sends again to its FAILED recipients
+        (safe: FAILED means surely not sent), e.g. after fixing a wrong token.
+        """
         if not isinstance(message, Message):
             raise ConfigurationError("send() takes a Message; use stream() for other sources")
         return await self._report(JobSpec.from_message(message), message.to,
-                                  total=len(message.to), stored=message.to)
+                                  total=len(message.to), stored=message.to,
+                                  retry_failed=retry_failed)
 
     def stream(
         self,
@@ -155,32 +178,37 @@ class Dispatcher(AsyncClosing):
         sender: str | None = None,
         attachments: Sequence[Attachment] = (),
         options: dict[str, Any] | None = None,
+        retry_failed: bool = False,
     ) -> OutcomeStream:
         """Outcomes as they complete, for any (async) iterable of numbers or ``Recipient``s.
 
         The source is read as workers free up: a million-recipient generator is never held in
-        memory. Use ``async for``; ``async with`` (or ``aclose()``) stops the job early.
+        memory. Use ``async for``; ``async with`` (or ``aclose()``) stops the job early, and so
+        does a ``break`` once nothing else refers to the stream. ``retry_failed``: as for
+        ``send()``.
         """
         _check_recipients(recipients)
         spec = JobSpec(body, sender, tuple(attachments), dict(options or {}))
         total = len(recipients) if isinstance(recipients, Sized) else None
-        stream = OutcomeStream(self.concurrency)
 
-        async def start(sink: OutcomeStream) -> None:
+        # Refers to the feed it is given, never to the stream: see StreamFeed.
+        async def start(sink: StreamFeed) -> None:
             await self._execute(spec, recipients, total=total, sink=sink, stored=None,
-                                lazy_store=True, job_id=self.job_id, region=self.default_region)
+                                lazy_store=True, job_id=self.job_id, region=self.default_region,
+                                retry_failed=retry_failed)
 
-        stream._start = start
-        return stream
+        return OutcomeStream(self.concurrency, start)
 
     async def resume(
-        self, job_id: str | None = None, *, recipients: Recipients | None = None
+        self, job_id: str | None = None, *, recipients: Recipients | None = None,
+        retry_failed: bool = False,
     ) -> BulkReport:
         """Finish a journaled job (default: the most recent) with its stored message.
 
         Recipients already SENT / FAILED / SKIPPED are reported SKIPPED (``already_<state>``),
         those a crash left in flight UNKNOWN (unless ``resend_unknown``); the rest are sent.
-        Outcomes are in source order.
+        Outcomes are in source order. ``retry_failed``: send again to FAILED recipients too
+        (safe: FAILED means surely not sent), e.g. after a job stopped on a wrong token.
 
         Without ``recipients`` the job is finished from the journal alone, which holds every
         recipient of a ``send()`` job and of a ``stream()`` whose source was read to its end.
@@ -214,33 +242,36 @@ class Dispatcher(AsyncClosing):
         if recipients is not None:
             total = len(recipients) if isinstance(recipients, Sized) else None
             return await self._report(job.spec, recipients, total=total, stored=None,
-                                      job_id=job.job_id, region=region, lazy_store=True)
+                                      job_id=job.job_id, region=region, lazy_store=True,
+                                      retry_failed=retry_failed)
         return await self._report(job.spec, journal.source(job.job_id), total=job.total,
-                                  stored=None, job_id=job.job_id, region=region)
+                                  stored=None, job_id=job.job_id, region=region,
+                                  retry_failed=retry_failed)
 
     # --- shared machinery -----------------------------------------------------------------
 
     async def _report(
         self, spec: JobSpec, source: Recipients, *, total: int | None,
         stored: Sequence[Any] | None, job_id: str | None = None, region: str | None = None,
-        lazy_store: bool = False,
+        lazy_store: bool = False, retry_failed: bool = False,
     ) -> BulkReport:
         # Input order by position: slots when the recipients are known exactly (send), else
         # sorted by position at the end (a resume's source is as long as it turns out to be).
         sink = ListSink(len(stored) if stored is not None else None)
         run, job_id, elapsed = await self._execute(
             spec, source, total=total, sink=sink, stored=stored, lazy_store=lazy_store,
-            job_id=job_id or self.job_id, region=region or self.default_region)
+            job_id=job_id or self.job_id, region=region or self.default_region,
+            retry_failed=retry_failed)
         journal = self.journal
         return BulkReport(
             outcomes=sink.outcomes(), elapsed=elapsed, job_id=job_id,
             journal_path=str(journal.path) if journal is not None else None,
-            batches=dict(run.batches), dry_run=self.dry_run)
+            batches=dict(run.batches), dry_run=self.dry_run, stopped=run.stopped)
 
     async def _execute(
         self, spec: JobSpec, source: Recipients, *, total: int | None, sink: Any,
         stored: Sequence[Any] | None, lazy_store: bool, job_id: str | None,
-        region: str | None,
+        region: str | None, retry_failed: bool = False,
     ) -> tuple[JobRun, str, float]:
         capabilities = self.provider.capabilities
         template = Template(spec.body)  # a malformed template fails the job before any send
@@ -261,9 +292,10 @@ class Dispatcher(AsyncClosing):
                           "concurrency": self.concurrency},
                 replace_source=stored is not None or lazy_store)
             session = journal._session(job_id, uuid.uuid4().hex,
-                                       resend_unknown=self.resend_unknown)
+                                       resend_unknown=self.resend_unknown,
+                                       retry_failed=retry_failed)
             lookup = session.lookup if resumed else None
-        if isinstance(sink, OutcomeStream):
+        if isinstance(sink, StreamFeed):
             sink.job_id = job_id
         tally = Tally(total, self.on_progress, self.progress_interval)
         sink.tally = tally
@@ -275,7 +307,8 @@ class Dispatcher(AsyncClosing):
                 max_body_length=capabilities.max_body_length),
             concurrency=self.concurrency, batch_size=self.batch_size, dry_run=self.dry_run,
             session=session, lookup=lookup, resend_unknown=self.resend_unknown, tally=tally,
-            sink=sink, job_id=job_id, grace=self.cancel_grace, store_source=lazy_store)
+            sink=sink, job_id=job_id, grace=self.cancel_grace, store_source=lazy_store,
+            stop_after=self.stop_after_failures, retry_failed=retry_failed)
         failure: BaseException | None = None
         try:
             if session is not None and stored is not None:
@@ -285,17 +318,36 @@ class Dispatcher(AsyncClosing):
             failure = exc
             raise
         finally:
+            if isinstance(sink, StreamFeed):
+                sink.stopped = run.stopped
             if session is not None:
-                # Only a run that read the job's own source (a stream) can complete it.
-                await _close_session(session, run, failure, source_read=lazy_store)
+                # Only a run that read the job's own source (a stream) can complete it. Closed
+                # even when cancelled again meanwhile: a half-closed journal is the one state
+                # a later resume cannot trust.
+                await _uninterrupted(
+                    _close_session(session, run, failure, source_read=lazy_store))
         return run, job_id, tally.snapshot().elapsed
+
+
+async def _uninterrupted(work: Awaitable[None]) -> None:
+    """Await ``work`` to its end even when cancelled meanwhile; re-raise the cancellation."""
+    task = asyncio.ensure_future(work)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    task.result()
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 async def _close_session(
     session: JobSession, run: JobRun, failure: BaseException | None, *, source_read: bool
 ) -> None:
     if failure is None:
-        status = "finished"
+        status = "finished" if run.stopped is None else "stopped"
     elif isinstance(failure, asyncio.CancelledError):
         status = "cancelled"
     else:

@@ -8,6 +8,8 @@ may have reached the provider and must not be resent blindly.
 from __future__ import annotations
 
 import builtins
+import enum
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,6 +101,11 @@ class AuthenticationError(APIError):
 
 class PermissionDeniedError(APIError):
     """403: the credentials are valid but not allowed to do this."""
+
+
+class AccountSuspendedError(PermissionDeniedError):
+    """The provider account is suspended, disabled or out of funds: nothing can be sent until
+    the account is fixed with the provider. A job stops at once on this error."""
 
 
 class NotFoundError(APIError):
@@ -199,6 +206,35 @@ class DeliveryUnknownError(SmsBridgeError):
         self.request_id: str | None = getattr(cause, "request_id", None)
 
 
+class ErrorScope(enum.Enum):
+    """How much an error says about the requests that follow it.
+
+    ``REQUEST``: this request was wrong (a bad number, a rejected body); the next may succeed.
+    ``SERVICE``: the provider is unreachable, failing or rate limiting; it may recover.
+    ``ACCOUNT``: the credentials or the account are refused; every later request will be too,
+    so a bulk job stops at once instead of burning its recipients.
+    """
+
+    REQUEST = "request"
+    SERVICE = "service"
+    ACCOUNT = "account"
+
+
+def error_scope(error: BaseException) -> ErrorScope:
+    """The :class:`ErrorScope` of ``error`` (an ambiguous send is judged by its cause)."""
+    if isinstance(error, DeliveryUnknownError):
+        error = error.cause
+    if isinstance(error, AuthenticationError | PermissionDeniedError):
+        return ErrorScope.ACCOUNT
+    if isinstance(error, TransportError | RateLimitError | ServerError):
+        return ErrorScope.SERVICE
+    return ErrorScope.REQUEST
+
+
+# Words with which providers say an account (not a request) is blocked.
+_SUSPENDED = re.compile(r"suspend|deactivat|disabled|locked|frozen|insufficient (funds|balance)",
+                        re.IGNORECASE)
+
 _STATUS_CLASSES: dict[int, type[APIError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -286,6 +322,9 @@ def api_error_from_response(
     """Build the typed error for an HTTP error response."""
     cls = cls or error_class_for_status(status)
     detail = detail or describe_body(body) or f"HTTP {status}"
+    if status in (401, 402, 403) and issubclass(AccountSuspendedError, cls) and _SUSPENDED.search(
+            detail):
+        cls = AccountSuspendedError
     default_hint = "the provider failed; try again later" if status >= 500 else ""
     hint = _STATUS_HINTS.get(status, default_hint)
     message = f"{provider}: {detail}" + (f" — {hint}" if hint else "")

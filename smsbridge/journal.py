@@ -250,11 +250,14 @@ class Journal:
                     from None
         return job_id, resumed
 
-    def _session(self, job_id: str, run_id: str, *, resend_unknown: bool) -> JobSession:
+    def _session(
+        self, job_id: str, run_id: str, *, resend_unknown: bool, retry_failed: bool = False
+    ) -> JobSession:
         """A run's write session: group commit once per turn of the running loop."""
         writer = GroupWriter(self._conn, self._lock, asyncio.get_running_loop(), str(self.path),
                              busy_timeout=self._busy_timeout)
-        return JobSession(writer, job_id, run_id, resend_unknown=resend_unknown)
+        return JobSession(writer, job_id, run_id, resend_unknown=resend_unknown,
+                          retry_failed=retry_failed)
 
     # --- webhooks: deliveries and event ids ---------------------------------------------
 

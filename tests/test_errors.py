@@ -129,3 +129,43 @@ def test_transport_and_validation_errors_carry_their_flags():
     invalid = E.InvalidPhoneNumber("bad", masked_number="+1303*****34", reason="invalid_number")
     assert (invalid.masked_number, invalid.reason) == ("+1303*****34", "invalid_number")
     assert E.SmsBridgeError().may_have_been_sent is False
+
+
+@pytest.mark.parametrize(("error", "scope"), [
+    (E.AuthenticationError("x", provider="p", status=401), E.ErrorScope.ACCOUNT),
+    (E.PermissionDeniedError("x", provider="p", status=403), E.ErrorScope.ACCOUNT),
+    (E.AccountSuspendedError("x", provider="p", status=403), E.ErrorScope.ACCOUNT),
+    (E.RateLimitError("x", provider="p", status=429), E.ErrorScope.SERVICE),
+    (E.ServerError("x", provider="p", status=503), E.ErrorScope.SERVICE),
+    (E.ConnectError("x", provider="p"), E.ErrorScope.SERVICE),
+    (E.TimeoutError("x", provider="p"), E.ErrorScope.SERVICE),
+    (E.DeliveryUnknownError("x", provider="p",
+                            cause=E.ServerError("x", provider="p", status=500)),
+     E.ErrorScope.SERVICE),
+    (E.UnprocessableError("x", provider="p", status=422), E.ErrorScope.REQUEST),
+    (E.BadRequestError("x", provider="p", status=400), E.ErrorScope.REQUEST),
+    (E.NotFoundError("x", provider="p", status=404), E.ErrorScope.REQUEST),
+    (E.InvalidPhoneNumber("x"), E.ErrorScope.REQUEST),
+])
+def test_every_error_has_the_scope_that_decides_whether_a_job_goes_on(
+    error: E.SmsBridgeError, scope: E.ErrorScope
+) -> None:
+    assert E.error_scope(error) is scope
+
+
+@pytest.mark.parametrize(("status", "text"), [
+    (403, "Account suspended"),
+    (403, "This account has been deactivated"),
+    (402, "Insufficient funds to send messages"),
+])
+def test_a_suspended_account_answer_becomes_account_suspended_error(status: int, text: str) -> None:
+    error = E.api_error_from_response(provider="p", status=status, body={"error": text},
+                                      request_id=None)
+    assert isinstance(error, E.AccountSuspendedError)
+    assert E.error_scope(error) is E.ErrorScope.ACCOUNT
+
+
+def test_a_plain_403_stays_permission_denied() -> None:
+    error = E.api_error_from_response(provider="p", status=403, body={"error": "Forbidden"},
+                                      request_id=None)
+    assert type(error) is E.PermissionDeniedError

@@ -2,8 +2,10 @@
 
 Exit codes: 0 everything was sent (skipped duplicates / invalid numbers do not fail a job; they
 are listed in the summary); 1 a recipient failed or is unknown, or the provider / network failed;
-2 a usage or configuration error (bad option, bad CSV, missing connection URL); 130 interrupted
-with Ctrl-C (after the summary of what was done was printed).
+2 a usage or configuration error (bad option, bad CSV, missing connection URL); 3 a bulk job
+stopped early on an account-level error (wrong token, suspended account) or on the same failure
+over and over, leaving the rest to resume; 130 interrupted with Ctrl-C (after the summary of
+what was done was printed).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def cli() -> None:
       smsbridge bulk people.csv --body "Hi {name}" --journal job.sqlite
 
     Exit codes: 0 all sent (skipped duplicates/invalid numbers do not count as failures),
-    1 some recipient failed or is unknown, 2 usage or configuration error, 130 interrupted.
+    1 some recipient failed or is unknown, 2 usage or configuration error, 3 a bulk job
+    stopped early (wrong token, suspended account, provider down; resume it), 130 interrupted.
     """
 
 

@@ -23,6 +23,9 @@ from ._redact import redactor as redactor
 EXIT_OK = 0
 EXIT_FAILED = 1  # a recipient failed or is unknown, or an API / transport error
 EXIT_USAGE = 2  # bad arguments, bad input file, missing or malformed configuration or journal
+# A bulk job stopped early (account-level error, or the same failure over and over): the rest
+# of its recipients were not attempted; fix the cause, then resume (--retry-failed).
+EXIT_STOPPED = 3
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), after the summary was printed
 
 PROG = "smsbridge"

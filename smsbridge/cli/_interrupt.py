@@ -1,9 +1,12 @@
-"""Ctrl-C / SIGTERM for long jobs: the first one stops the job cleanly, a second one quits.
+"""Ctrl-C / SIGTERM for long jobs: the first one stops the job cleanly, a second one sooner.
 
 The first signal cancels the job's task: the dispatcher stops taking recipients, in-flight
 sends get their grace period to finish (or become UNKNOWN) and the journal stays consistent;
-the caller then prints the summary. The handlers are removed at once, so a second Ctrl-C raises
-KeyboardInterrupt (exit 130 without waiting); a journal is still resumable after that.
+the caller then prints the summary. A second signal cancels again, which ends the grace period:
+sends still in flight become UNKNOWN at once. The handlers stay installed until the job has
+stopped, so no signal ever lands as a KeyboardInterrupt in the middle of the journal's
+bookkeeping (which printed tracebacks and left the journal half-closed); the summary is always
+printed and the exit code is 130.
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ async def run_interruptible(
 
     def stop() -> None:
         nonlocal stopped
+        if not stopped:
+            on_stop()
         stopped = True
-        _remove(loop, installed)
-        on_stop()
         task.cancel()
 
     installed = []

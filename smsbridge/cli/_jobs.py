@@ -3,7 +3,10 @@
 Exit codes: 0 when every recipient was sent or skipped (skipped = duplicates, invalid numbers,
 opt-outs, already done: listed in the summary, not failures); 1 when any recipient failed or is
 unknown — with a journal this is judged on the whole job, so re-running or resuming a job that
-had failures still exits 1; 130 when interrupted by Ctrl-C / SIGTERM (workers stop taking
+had failures still exits 1; 3 when the job stopped early on an account-level error (a wrong
+token, a suspended account) or on the same failure over and over — the recipients not yet
+attempted stay pending, so ``resume`` (with ``--retry-failed`` for the few that failed) sends
+them once the cause is fixed; 130 when interrupted by Ctrl-C / SIGTERM (workers stop taking
 recipients, in-flight sends finish or become UNKNOWN, the journal stays consistent, and the
 summary of what was done is printed).
 """
@@ -18,7 +21,7 @@ import click
 from rich.console import Console
 
 from .._render import Template
-from .._report import Progress
+from .._report import Progress, StopCause
 from ..dispatcher import Dispatcher
 from ..errors import ValidationError
 from ..journal import Journal
@@ -34,7 +37,7 @@ from ._common import (
     url_option,
 )
 from ._csv import CsvRecipients
-from ._errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
+from ._errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_STOPPED
 from ._interrupt import run_interruptible
 from ._rejects import Rejects
 from ._render import DRY_RUN_REASON, JobProgress, JobSummary, make_consoles, print_summary
@@ -54,6 +57,7 @@ class CliRun:
         self.progress: Progress | None = None
         self.job_id: str | None = None
         self.interrupted = False
+        self.stopped: StopCause | None = None
 
     def on_progress(self, progress: Progress) -> None:
         self.progress = progress
@@ -70,7 +74,8 @@ class CliRun:
     def _stopping(self) -> None:
         self.console.print(
             "[yellow]stopping[/]: no new sends; waiting for the ones in flight "
-            "(press Ctrl-C again to quit at once — the journal stays resumable)"
+            "(press Ctrl-C again to stop those too: they become UNKNOWN; the journal stays "
+            "resumable)"
         )
 
 
@@ -172,7 +177,8 @@ def bulk(
     nobody is texted twice.
 
     Exit codes: 0 all sent (skips are not failures), 1 a recipient failed or is unknown (for
-    the whole job when journaled), 2 bad input or configuration, 130 interrupted.
+    the whole job when journaled), 2 bad input or configuration, 3 the job stopped early
+    (wrong token, suspended account, provider down: resume it), 130 interrupted.
     """
     if bool(media_url) != bool(media_type):
         raise click.UsageError("--media-url and --media-type go together")
@@ -221,10 +227,14 @@ async def stream_job(
     source: CsvRecipients,
     message: dict[str, Any],
     job: CliRun,
+    *,
+    retry_failed: bool = False,
 ) -> None:
-    async with provider, dispatcher, dispatcher.stream(source, **message) as stream:
+    async with provider, dispatcher, dispatcher.stream(
+            source, retry_failed=retry_failed, **message) as stream:
         async for outcome in stream:
             job.count(outcome)
+        job.stopped = stream.stopped
 
 
 @click.command()
@@ -234,12 +244,18 @@ async def stream_job(
     "--resend-unknown", is_flag=True,
     help="Also resend recipients whose earlier send is UNKNOWN (may text them twice).",
 )
+@click.option(
+    "--retry-failed", is_flag=True,
+    help="Also send again to recipients that FAILED (safe: FAILED means surely not sent), "
+         "e.g. after a job stopped on a wrong token.",
+)
 @click.option("--dry-run", is_flag=True, help="Show what a resume would send; send nothing.")
 @job_options
 def resume(
     journal: str,
     job_id: str | None,
     resend_unknown: bool,
+    retry_failed: bool,
     dry_run: bool,
     concurrency: int,
     rate: float | None,
@@ -248,7 +264,8 @@ def resume(
     """Finish a journaled job after a crash or Ctrl-C, from the journal alone.
 
     Recipients already sent, failed or skipped are not touched; those a crash left in flight
-    become UNKNOWN and are not resent (unless --resend-unknown); the rest are sent. Needs only
+    become UNKNOWN and are not resent (unless --resend-unknown); those that failed are resent
+    only with --retry-failed; the rest are sent. Needs only
     the provider credentials (--url): the message and recipients are in the journal.
     """
     with open_journal(journal) as existing:
@@ -276,7 +293,7 @@ def resume(
     label = f"resuming {info.job_id} via {provider.name}"
     if info.source_complete:
         job = CliRun(err, label, info.total, dry_run=dry_run)
-        work = _resume_from_journal(provider, dispatcher, job)
+        work = _resume_from_journal(provider, dispatcher, job, retry_failed=retry_failed)
     else:
         assert csv is not None
         # the journal has part of the file: stream it again; done recipients are skipped
@@ -288,7 +305,7 @@ def resume(
         spec = info.spec
         message = {"body": spec.body, "sender": spec.sender, "attachments": spec.attachments,
                    "options": dict(spec.options)}
-        work = stream_job(provider, dispatcher, source, message, job)
+        work = stream_job(provider, dispatcher, source, message, job, retry_failed=retry_failed)
     job.job_id = info.job_id
     dispatcher.on_progress = job.on_progress
     job.execute(work)
@@ -297,11 +314,12 @@ def resume(
 
 
 async def _resume_from_journal(
-    provider: MessagingProvider, dispatcher: Dispatcher, job: CliRun
+    provider: MessagingProvider, dispatcher: Dispatcher, job: CliRun, *, retry_failed: bool
 ) -> None:
     async with provider, dispatcher:
-        report = await dispatcher.resume(job.job_id)
+        report = await dispatcher.resume(job.job_id, retry_failed=retry_failed)
     job.reasons.update(report.reasons())
+    job.stopped = report.stopped
 
 
 def _template_fields(body: str, source: CsvRecipients) -> frozenset[str]:
@@ -341,6 +359,12 @@ def finish(
             out.print(f"Resume with: {command_hint()} resume {journal}", markup=False)
     elif job.interrupted and not dry_run:
         out.print("Without --journal this job cannot be resumed.", markup=False)
+    if job.stopped is not None:
+        out.print(f"Stopped early: {job.stopped}. Recipients not yet attempted were not sent"
+                  + (f"; fix the cause, then: smsbridge resume {journal} --retry-failed"
+                     if journal is not None else "."), markup=False)
     if job.interrupted:
         return EXIT_INTERRUPTED
+    if job.stopped is not None:
+        return EXIT_STOPPED
     return EXIT_FAILED if bad else EXIT_OK

@@ -94,16 +94,17 @@ async def test_bulk_exits_1_when_recipients_are_unknown_and_does_not_resend_them
     assert sorted(set(sandbox.accepted_numbers("textus"))) == VALID
 
 
-async def test_bulk_with_a_wrong_token_fails_exit_1_and_never_prints_the_token(
+async def test_bulk_with_a_wrong_token_stops_exit_3_and_never_prints_the_token(
     sandbox: Sandbox, recipients_csv: Path
 ) -> None:
     secret = "SECRET-TOKEN-5f2a9c"
     url = sandbox.textus_connection_url.replace(sandbox.textus_token, secret)
     result = await run_cli("bulk", str(recipients_csv), "--body", "Hi", "--rate", "500",
                            env=cli_env(SMSBRIDGE_URL=url))
-    assert result.code == 1, result.output
+    assert result.code == 3, result.output  # stopped early: an account-level error
     assert secret not in result.output
     assert "Failed" in result.out and sandbox.accepted_numbers("textus") == []
+    assert "reason: job_stopped" in result.out and "Stopped early" in result.out
 
 
 async def test_batch_mode_sends_native_multi_recipient_requests(
@@ -240,3 +241,37 @@ async def test_sandbox_command_prints_connection_urls_and_stops_on_ctrl_c() -> N
     proc.send_signal(signal.SIGINT)
     result = await finish(proc)
     assert result.code == 0 and "sandbox stopped" in result.err
+
+
+async def test_a_double_ctrl_c_prints_the_summary_without_a_traceback_and_exits_130(
+    sandbox: Sandbox, recipients_csv: Path, tmp_path: Path
+) -> None:
+    journal = tmp_path / "job.sqlite"
+    # Every send takes 2 s, so the signals come while a wave of sends is in flight.
+    sandbox.faults.add("textus.send", "latency", 1.0, delay=2.0)
+    proc = await start_cli("bulk", str(recipients_csv), "--body", "Hi {name}", "--journal",
+                           str(journal), "--concurrency", "4",
+                           env=cli_env(SMSBRIDGE_URL=sandbox.textus_connection_url))
+    await wait_for_accepted(sandbox, "textus", 4, proc)
+    await asyncio.sleep(0.2)
+    proc.send_signal(signal.SIGINT)  # the first: in-flight sends get their grace period
+    await asyncio.sleep(0.3)
+    proc.send_signal(signal.SIGINT)  # the second: no more grace, but a clean stop
+    result: Result = await finish(proc)
+
+    assert result.code == 130, result.output
+    assert "Traceback" not in result.output and "closed database" not in result.output
+    assert "interrupted" in result.out
+    assert re.search(rf"Resume with: \S*smsbridge resume {re.escape(str(journal))}", result.out)
+    with Journal(journal) as opened:
+        stopped = opened.report()
+    assert stopped.in_flight == 0 and stopped.job.status == "cancelled"
+    assert stopped.unknown >= 1  # the sends the second Ctrl-C cut short: in doubt, recorded
+
+    sandbox.faults.clear()
+    resumed = await run_cli("resume", str(journal),
+                            env=cli_env(SMSBRIDGE_URL=sandbox.textus_connection_url))
+    assert resumed.code == 1, resumed.output  # 1: the UNKNOWN ones stay in doubt
+    with Journal(journal) as opened:
+        assert opened.report().complete
+    assert_nobody_texted_twice(sandbox, "textus")

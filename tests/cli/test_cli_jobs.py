@@ -105,3 +105,28 @@ async def test_report_shows_unknown_sends_reconciled_by_a_delivery_report(tmp_pa
     assert "reason: reconciled" in result.out
     line = next(ln for ln in result.out.splitlines() if "reconciled (proven sent)" in ln)
     assert line.split("│")[2].strip() == "1"
+
+
+async def test_a_wrong_token_stops_bulk_with_exit_3_and_resume_retry_failed_sends_everyone(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    people = write_csv(tmp_path / "people.csv", [[p, f"P{i}"] for i, p in enumerate(VALID)])
+    journal = tmp_path / "job.sqlite"
+    good_url = sandbox.textus_connection_url
+    wrong_url = good_url.replace(sandbox.textus_token, "not-the-token")
+    assert wrong_url != good_url
+
+    stopped = await run_cli("bulk", str(people), "--body", "Hi {name}", "--journal", str(journal),
+                            "--concurrency", "2", env=cli_env(SMSBRIDGE_URL=wrong_url))
+    assert stopped.code == 3, stopped.output
+    assert "Traceback" not in stopped.output and "not-the-token" not in stopped.output
+    assert "Stopped early" in stopped.out and "--retry-failed" in stopped.out
+    assert sandbox.accepted_numbers("textus") == []
+    with Journal(journal) as opened:
+        report = opened.report()
+    assert report.failed <= 2 and report.pending == len(VALID) - report.failed
+
+    resumed = await run_cli("resume", str(journal), "--retry-failed", "--rate", "500",
+                            env=cli_env(SMSBRIDGE_URL=good_url))
+    assert resumed.code == 0, resumed.output
+    assert sorted(sandbox.accepted_numbers("textus")) == sorted(VALID)

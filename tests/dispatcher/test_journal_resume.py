@@ -222,3 +222,28 @@ async def test_a_recipient_waiting_to_retry_a_429_is_pending_not_in_flight(
     with Journal(journal_path) as journal:
         (entry,) = journal.recipients()
     assert (entry.state, entry.attempts) == ("sent", 2)  # each attempt counted once
+
+
+async def test_a_second_cancel_of_send_still_waits_for_every_worker_and_closes_the_journal(
+    journal_path: Path, numbers: Callable[..., list[str]], caplog: pytest.LogCaptureFixture,
+) -> None:
+    message = Message(to=numbers(40), body="Hi")
+    fake = FakeProvider(latency=0.3)
+    job = asyncio.create_task(Dispatcher(fake, concurrency=4, journal=journal_path,
+                                         cancel_grace=5.0).send(message))
+    await asyncio.sleep(0.1)
+    job.cancel()
+    await asyncio.sleep(0)
+    job.cancel()  # the second Ctrl-C: no more grace, but no worker left behind either
+    with pytest.raises(asyncio.CancelledError):
+        await job
+
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("smsbridge-")]
+    assert "closed database" not in caplog.text
+    with Journal(journal_path) as journal:
+        summary = journal.report()
+        assert summary.in_flight == 0 and summary.job.status == "cancelled"
+        assert summary.sent + summary.unknown == 4 and summary.pending == 36
+    rest = FakeProvider()
+    report = await Dispatcher(rest, concurrency=8, journal=journal_path).send(message)
+    assert rest.accepted_count() == 36 and report.sent == 36
