@@ -26,7 +26,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
@@ -324,21 +324,78 @@ class Journal:
 
     # --- suppression (opt-outs) ---------------------------------------------------------
 
-    def suppress(self, phone: str, *, reason: str = "opted_out", source: str | None = None) -> None:
-        """Add a number to the suppression list; every later job skips it (``opted_out``)."""
-        number = normalize(phone)
-        self._write("INSERT OR REPLACE INTO suppressions VALUES (?, ?, ?, ?)",
-                    (number, reason, source, time.time()))
-        with self._lock:
-            if self._suppressed is not None:
-                self._suppressed.add(number)
+    def suppress(
+        self, phone: str, *, reason: str = "opted_out", source: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> bool:
+        """Add a number to the suppression list; every later job skips it (``opted_out``).
 
-    def unsuppress(self, phone: str) -> None:
+        ``occurred_at`` is when the opt-out happened (default: now). Opt-outs and opt-ins are
+        applied in the order they happened, not the order they arrive: an opt-out older than
+        the number's latest opt-in is ignored (returns False); one at the same time or later
+        always applies (returns True) — a tie keeps the number suppressed.
+        """
         number = normalize(phone)
-        self._write("DELETE FROM suppressions WHERE phone = ?", (number,))
+        when = _event_time(occurred_at)
+
+        def write(conn: sqlite3.Connection) -> bool:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT occurred_at FROM opt_ins WHERE phone = ?",
+                                   (number,)).fetchone()
+                applied = row is None or when >= row[0]
+                if applied:
+                    conn.execute(
+                        "INSERT INTO suppressions (phone, reason, source, created_at, "
+                        "occurred_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (phone) DO UPDATE "
+                        "SET reason = excluded.reason, source = excluded.source, "
+                        "occurred_at = max(coalesce(suppressions.occurred_at, "
+                        "suppressions.created_at), excluded.occurred_at)",
+                        (number, reason, source, time.time(), when))
+                    conn.execute("DELETE FROM opt_ins WHERE phone = ?", (number,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return applied
+
         with self._lock:
-            if self._suppressed is not None:
+            applied = self._call("writing", write)
+            if applied and self._suppressed is not None:
+                self._suppressed.add(number)
+        return applied
+
+    def unsuppress(self, phone: str, *, occurred_at: datetime | None = None) -> bool:
+        """Remove a number from the suppression list (an opt-in at ``occurred_at``, default
+        now). Ignored, returning False, when the number's opt-out on record happened at the
+        same time or later: a later opt-out always wins over an earlier opt-in."""
+        number = normalize(phone)
+        when = _event_time(occurred_at)
+
+        def write(conn: sqlite3.Connection) -> bool:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT coalesce(occurred_at, created_at) FROM suppressions "
+                    "WHERE phone = ?", (number,)).fetchone()
+                applied = row is None or when > row[0]
+                if applied:
+                    conn.execute("DELETE FROM suppressions WHERE phone = ?", (number,))
+                    conn.execute(
+                        "INSERT INTO opt_ins VALUES (?, ?) ON CONFLICT (phone) DO UPDATE "
+                        "SET occurred_at = max(opt_ins.occurred_at, excluded.occurred_at)",
+                        (number, when))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return applied
+
+        with self._lock:
+            applied = self._call("writing", write)
+            if applied and self._suppressed is not None:
                 self._suppressed.discard(number)
+        return applied
 
     def is_suppressed(self, phone: str) -> bool:
         return bool(self._query("SELECT 1 FROM suppressions WHERE phone = ?",
@@ -360,3 +417,12 @@ class Journal:
                 with self._lock:
                     self._suppressed = fresh
         return phone in self._suppressed
+
+
+def _event_time(occurred_at: datetime | None) -> float:
+    """An event's time as a timestamp; a naive datetime is taken as UTC (providers send UTC)."""
+    if occurred_at is None:
+        return time.time()
+    if occurred_at.tzinfo is None:
+        occurred_at = occurred_at.replace(tzinfo=UTC)
+    return occurred_at.timestamp()
