@@ -85,6 +85,9 @@ TRACKDRIVE_CPS_RETRY_AFTER = 1.0
 
 # --- webhooks
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
+# Objects and arrays nested deeper than this in a webhook body are refused (400): no provider
+# payload comes close, and deep nesting only serves to exhaust a parser's stack.
+WEBHOOK_MAX_JSON_DEPTH = 32
 # Delivery ids remembered in memory for de-duplication (webhooks arrive at least once).
 WEBHOOK_DEDUP_SIZE = 10_000
 # TrackDrive delivery webhooks are unsigned: an unguessable token in the URL path guards them.
