@@ -129,3 +129,8 @@ JOURNAL_SUPPRESSION_REFRESH = 1.0
 # many seconds after the event's time and still match (provider timestamps are often whole
 # seconds, and clocks drift).
 JOURNAL_RECONCILE_CLOCK_SKEW = 5.0
+# A running job refreshes its heartbeat in the journal this often (seconds); another run of the
+# job takes over from one whose heartbeat is older than JOURNAL_RUN_STALE_AFTER (any host), or
+# at once when it was on this host and its process is gone.
+JOURNAL_RUN_HEARTBEAT = 5.0
+JOURNAL_RUN_STALE_AFTER = 60.0

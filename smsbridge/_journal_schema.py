@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS suppressions (
     phone TEXT PRIMARY KEY, reason TEXT, source TEXT, created_at REAL NOT NULL,
     occurred_at REAL);
 CREATE TABLE IF NOT EXISTS opt_ins (phone TEXT PRIMARY KEY, occurred_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    job_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+    started_at REAL NOT NULL, heartbeat_at REAL NOT NULL);
 """
 # Schema 2: an entry with no number of its own (invalid, duplicate) is a row keyed by its
 # position that keeps the entry as given (``input``); ``attempted_at`` is when the last send
@@ -39,7 +42,8 @@ CREATE TABLE IF NOT EXISTS opt_ins (phone TEXT PRIMARY KEY, occurred_at REAL NOT
 # Schema 3: opt-outs and opt-ins are ordered by the events' own times, not by arrival, so a
 # suppression keeps the time its opt-out happened (``occurred_at``; before, only when it was
 # stored) and ``opt_ins`` keeps the latest opt-in per number (before, an opt-in left no trace),
-# which an older, redelivered opt-out must not override.
+# which an older, redelivered opt-out must not override. ``runs`` holds each job's live run
+# (see ``_journal_runs``); a schema-2 smsbridge would ignore it, so the version bump keeps it out.
 _MIGRATIONS = {
     1: ("ALTER TABLE recipients ADD COLUMN input TEXT",
         "ALTER TABLE recipients ADD COLUMN attempted_at REAL"),

@@ -21,6 +21,7 @@ webhook receiver in one process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
@@ -36,10 +37,18 @@ from . import _constants as C
 from ._journal_job import JobSession, Prior, lookup_rows
 from ._journal_reconcile import reconcile
 from ._journal_report import JobInfo, JournalEntry, JournalReport, job_from_row
+from ._journal_runs import begin_run, end_run, forget_local, is_gone, live_runs
 from ._journal_schema import prepare_schema
 from ._journal_writer import GroupWriter
+from ._logging import logger
 from ._render import JobSpec, dumps
-from .errors import ConfigurationError, InvalidPhoneNumber, JournalError
+from .errors import (
+    ConfigurationError,
+    InvalidPhoneNumber,
+    JobBusyError,
+    JournalError,
+    JournalWalMissingError,
+)
 from .models import DeliveryStatus
 from .phone import normalize
 
@@ -54,14 +63,20 @@ class Journal:
     """A send journal in one SQLite file (created on first use). Close it, or use ``with``."""
 
     def __init__(
-        self, path: str | PathLike[str], *, busy_timeout: float = C.JOURNAL_BUSY_TIMEOUT
+        self, path: str | PathLike[str], *, busy_timeout: float = C.JOURNAL_BUSY_TIMEOUT,
+        accept_lost_wal: bool = False,
     ) -> None:
+        """``accept_lost_wal``: open a journal whose ``-wal`` file is missing although a run
+        was live (see :class:`JournalWalMissingError`), accepting that recipients that run
+        marked in flight may be texted again; the journal is then taken as it is."""
         self.path = Path(path)
         self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._suppressed: set[str] | None = None
         self._data_version: int | None = None
         self._refresh_at = 0.0
+        # Looked at before connecting: the connection itself creates an empty log.
+        wal_present = Path(f"{self.path}-wal").exists()
         try:
             self._conn = sqlite3.connect(
                 str(self.path), timeout=busy_timeout, isolation_level=None,
@@ -70,11 +85,49 @@ class Journal:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             prepare_schema(self._conn, str(self.path))
+            self._check_runs(wal_present=wal_present, accept_lost_wal=accept_lost_wal)
         except sqlite3.Error as exc:
+            self._close_quietly()
             raise JournalError(
                 f"{self.path} cannot be used as an smsbridge journal ({exc}); pass the path of "
                 "a journal file or of a new file to create"
             ) from None
+        except JournalError:
+            self._close_quietly()
+            raise
+
+    def _close_quietly(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self, "_conn", None)
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    def _check_runs(self, *, wal_present: bool, accept_lost_wal: bool) -> None:
+        """Refuse a journal whose main file holds a live run but whose log is missing; clear
+        the rows of runs that are provably gone when the log is there (their data is whole)."""
+        runs = live_runs(self._conn)
+        if not runs:
+            return
+        if not wal_present and not accept_lost_wal:
+            run = runs[0]
+            name = self.path.name
+            raise JournalWalMissingError(
+                f"{self.path} is missing its write-ahead log {name}-wal, and a run of job "
+                f"{run.job_id!r} ({run.describe()}) did not finish cleanly: the recipients it "
+                f"marked in flight since its last checkpoint are lost, and resuming could text "
+                f"them twice. A journal is three files that travel together: {name}, "
+                f"{name}-wal and {name}-shm — copy or restore all three. If the -wal file is "
+                "gone for good, open it with accept_lost_wal=True (CLI: smsbridge resume "
+                "--accept-lost-wal) to take the journal as it is"
+            )
+        now = time.time()
+        gone = [run for run in runs if not wal_present or is_gone(run, now)]
+        if not wal_present:
+            logger.warning("%s: opened without its -wal file (accept_lost_wal); recipients the "
+                           "unfinished run marked in flight may be texted again", self.path)
+        with self._lock:
+            for run in gone:
+                end_run(self._conn, run.job_id, run.run_id)
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -220,15 +273,17 @@ class Journal:
 
     def _begin_job(
         self, spec: JobSpec, *, job_id: str | None, provider: str, settings: Mapping[str, Any],
-        total: int | None, replace_source: bool,
+        total: int | None, replace_source: bool, run_id: str,
     ) -> tuple[str, bool]:
-        """Create or reopen a job (status ``running``); returns (job_id, resumed)."""
+        """Create or reopen a job (status ``running``) and register ``run_id`` as its one live
+        run; returns (job_id, resumed). Raises JobBusyError while another run is live."""
         fingerprint = spec.fingerprint()
         now = time.time()
         with self._lock:
             job_id, resumed = self._resolve_job(spec, job_id)
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
+                taken_over = begin_run(self._conn, job_id, run_id, now, str(self.path))
                 self._conn.execute(
                     "INSERT INTO jobs (job_id, fingerprint, provider, spec, settings, status, "
                     "total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?) "
@@ -243,11 +298,21 @@ class Journal:
                     self._conn.execute(
                         "UPDATE jobs SET source_complete = 0 WHERE job_id = ?", (job_id,))
                 self._conn.execute("COMMIT")
+            except JobBusyError:
+                self._conn.execute("ROLLBACK")
+                raise
             except sqlite3.Error as exc:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
+                forget_local(run_id)
                 raise JournalError(f"starting job {job_id!r} in {self.path} failed ({exc})") \
                     from None
+            # The run's row is the lost-WAL marker: it must reach the main file, not only the log.
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        if taken_over is not None:
+            logger.warning("job %s: took over from a run that is gone (%s)", job_id,
+                           taken_over.describe())
         return job_id, resumed
 
     def _session(self, job_id: str, run_id: str, *, resend_unknown: bool) -> JobSession:

@@ -196,12 +196,18 @@ async def stream_job(
     help="Also resend recipients whose earlier send is UNKNOWN (may text them twice).",
 )
 @click.option("--dry-run", is_flag=True, help="Show what a resume would send; send nothing.")
+@click.option(
+    "--accept-lost-wal", is_flag=True,
+    help="Resume although the journal's -wal file is lost (recipients in flight then may be "
+    "texted twice). A journal is JOURNAL, JOURNAL-wal and JOURNAL-shm: keep them together.",
+)
 @job_options
 def resume(
     journal: str,
     job_id: str | None,
     resend_unknown: bool,
     dry_run: bool,
+    accept_lost_wal: bool,
     concurrency: int,
     rate: float | None,
     url: str | None,
@@ -212,7 +218,7 @@ def resume(
     become UNKNOWN and are not resent (unless --resend-unknown); the rest are sent. Needs only
     the provider credentials (--url): the message and recipients are in the journal.
     """
-    with open_journal(journal) as existing:
+    with open_journal(journal, accept_lost_wal=accept_lost_wal) as existing:
         info = existing.job(job_id)
     csv = recall(journal, info.job_id)
     if not info.source_complete and csv is None:
