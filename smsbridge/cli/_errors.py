@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from ..errors import (
     ConfigurationError,
     DeliveryUnknownError,
+    JournalWalMissingError,
     SmsBridgeError,
     ValidationError,
 )
@@ -89,8 +90,9 @@ def print_error(message: str, *, hint: str | None = None) -> None:
 
 
 def exit_code_for(error: BaseException) -> int:
-    """Configuration and input problems are usage errors (2); anything the provider did is 1."""
-    if isinstance(error, ConfigurationError | ValidationError):
+    """Configuration and input problems are usage errors (2); anything the provider did is 1.
+    A journal missing its -wal file is bad input: nothing was sent, and the fix is the file."""
+    if isinstance(error, ConfigurationError | ValidationError | JournalWalMissingError):
         return EXIT_USAGE
     return EXIT_FAILED
 

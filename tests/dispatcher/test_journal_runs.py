@@ -165,12 +165,14 @@ async def test_a_journal_whose_wal_was_lost_after_a_crash_is_refused_not_resent(
     sent_before = len(server.accepted)
     lose_wal(children.journal)  # the journal copied or restored without its log
 
-    code, output = await children.run("resume")
-    assert code != 0
-    assert "JournalWalMissingError" in output
-    assert "job.sqlite-wal" in output and "job.sqlite-shm" in output
-    assert "accept_lost_wal=True" in output and "--accept-lost-wal" in output
-    assert len(server.accepted) == sent_before  # refused before any send
+    # Before: re-running the job on the file alone resent every message sent so far.
+    for mode in ("resume", "send"):
+        code, output = await children.run(mode)
+        assert code != 0
+        assert "JournalWalMissingError" in output
+        assert "job.sqlite-wal" in output and "job.sqlite-shm" in output
+        assert "accept_lost_wal=True" in output and "--accept-lost-wal" in output
+        assert len(server.accepted) == sent_before  # refused before any send
 
     # Accepting the loss is explicit, and then the journal is taken as it is (the stored
     # recipients may have been in the lost log too: the job's source is sent again).
