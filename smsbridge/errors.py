@@ -335,7 +335,9 @@ class JournalWalMissingError(JournalError):
     ``x.sqlite-shm``. Without the ``-wal`` of an unfinished run the recipients it marked in
     flight are lost, and resuming could text them twice. Copy all three files; or, if the
     ``-wal`` is gone for good, open it with ``Journal(path, accept_lost_wal=True)`` (CLI:
-    ``smsbridge resume --accept-lost-wal``) to accept that risk.
+    ``smsbridge resume --accept-lost-wal``) to accept that risk. (Another SQLite program that
+    opens the journal after a crash folds the log into the main file and removes it: smsbridge
+    cannot tell that from a lost log, so that case is refused too, and accepting it is safe.)
     """
 
 

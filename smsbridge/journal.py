@@ -14,8 +14,19 @@ entry with no number of its own (invalid, or a duplicate) by its position in the
 The same database holds what webhooks feed back: delivery statuses per message id
 (:meth:`Journal.record_delivery`, which also reconciles an UNKNOWN send that the provider's
 report proves accepted), seen event ids, and the suppression (opt-out) list every job
-honours. Methods are synchronous and cheap; a ``Journal`` may be shared by a dispatcher and a
+honours. Opt-outs and opt-ins are applied in the order they happened (their events' times),
+not the order they arrive: a later opt-out always wins, and a tie keeps the number suppressed.
+Methods are synchronous and cheap; a ``Journal`` may be shared by a dispatcher and a
 webhook receiver in one process.
+
+A job has one live run at a time: a second run (another process, another host, or another
+dispatcher in this process) is refused with :class:`JobBusyError` naming the first, and takes
+over only once the first is provably gone (see ``_journal_runs``).
+
+A journal is three files that travel together: ``x.sqlite``, ``x.sqlite-wal`` and
+``x.sqlite-shm``. While a run is live (or after it crashed) the latest states are in the
+``-wal`` file; a journal opened without it while its main file says a run was live is refused
+with :class:`JournalWalMissingError` (``accept_lost_wal=True`` takes it as it is).
 """
 
 from __future__ import annotations
@@ -117,8 +128,9 @@ class Journal:
                 f"marked in flight since its last checkpoint are lost, and resuming could text "
                 f"them twice. A journal is three files that travel together: {name}, "
                 f"{name}-wal and {name}-shm — copy or restore all three. If the -wal file is "
-                "gone for good, open it with accept_lost_wal=True (CLI: smsbridge resume "
-                "--accept-lost-wal) to take the journal as it is"
+                "gone for good (or another SQLite program opened the journal since the crash, "
+                "which folds the log into the file), open it with accept_lost_wal=True (CLI: "
+                "smsbridge resume --accept-lost-wal) to take the journal as it is"
             )
         now = time.time()
         gone = [run for run in runs if not wal_present or is_gone(run, now)]
