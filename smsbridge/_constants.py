@@ -110,6 +110,9 @@ TRACKDRIVE_CPS_RETRY_AFTER = 1.0
 
 # --- webhooks
 WEBHOOK_MAX_BODY_BYTES = 1024 * 1024
+# Objects and arrays nested deeper than this in a webhook body are refused (400): no provider
+# payload comes close, and deep nesting only serves to exhaust a parser's stack.
+WEBHOOK_MAX_JSON_DEPTH = 32
 # Delivery ids remembered in memory for de-duplication (webhooks arrive at least once).
 WEBHOOK_DEDUP_SIZE = 10_000
 # TrackDrive delivery webhooks are unsigned: an unguessable token in the URL path guards them.
@@ -151,3 +154,8 @@ JOURNAL_SUPPRESSION_REFRESH = 1.0
 # many seconds after the event's time and still match (provider timestamps are often whole
 # seconds, and clocks drift).
 JOURNAL_RECONCILE_CLOCK_SKEW = 5.0
+# A running job refreshes its heartbeat in the journal this often (seconds); another run of the
+# job takes over from one whose heartbeat is older than JOURNAL_RUN_STALE_AFTER (any host), or
+# at once when it was on this host and its process is gone.
+JOURNAL_RUN_HEARTBEAT = 5.0
+JOURNAL_RUN_STALE_AFTER = 60.0

@@ -9,13 +9,18 @@ own ``run_id`` so a row left ``in_flight`` by a crashed run is told apart from t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from . import _constants as C
+from ._journal_runs import end_run, forget_local, heartbeat
 from ._journal_writer import GroupWriter, each
+from ._logging import logger
 from ._render import dumps
+from .errors import JournalError
 from .models import Outcome
 
 CLAIMABLE = ("pending",)
@@ -115,6 +120,10 @@ class JobSession:
             "attempted_at = excluded.attempted_at "
             f"WHERE recipients.state IN ({', '.join(repr(s) for s in states)})"
         )
+        # The run's row in ``runs`` (registered by ``Journal._begin_job``) stays fresh while the
+        # run lives, so another process can tell a live run from a dead one.
+        self._heartbeat = asyncio.get_running_loop().create_task(
+            self._beat(), name="smsbridge-journal-heartbeat")
 
     # --- the hot path ---------------------------------------------------------------------
 
@@ -243,7 +252,34 @@ class JobSession:
                 (status, total, source_complete, now, status, now, job_id),
             )
 
-        self._submit(write)
+        # A broken journal: close() raises its error, and must still run to end the run.
+        with contextlib.suppress(JournalError):
+            self._submit(write)
+
+    async def _beat(self) -> None:
+        job_id, run_id = self.job_id, self.run_id
+
+        def write(conn: sqlite3.Connection, now: float) -> None:
+            if not heartbeat(conn, job_id, run_id, now):
+                logger.warning("job %s: another run took this run's place in the journal "
+                               "(this run's heartbeat was missed for too long)", job_id)
+
+        while True:
+            await asyncio.sleep(C.JOURNAL_RUN_HEARTBEAT)
+            try:
+                self._submit(write)
+            except JournalError:  # the journal broke: the job reports it, the beat just stops
+                return
 
     async def close(self) -> None:
-        await self._writer.close()
+        """Commit everything queued and end the run: its row goes, so the job is free."""
+        self._heartbeat.cancel()
+        await asyncio.wait([self._heartbeat])
+        job_id, run_id = self.job_id, self.run_id
+        try:
+            with contextlib.suppress(JournalError):  # a broken journal: close() raises it
+                self._submit(lambda conn, _now: end_run(conn, job_id, run_id))
+            await self._writer.close()
+            self._writer.checkpoint()  # the marker's removal reaches the main file too
+        finally:
+            forget_local(run_id)

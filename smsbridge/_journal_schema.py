@@ -6,7 +6,7 @@ import sqlite3
 
 from .errors import JournalError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -29,14 +29,26 @@ CREATE INDEX IF NOT EXISTS recipients_message ON recipients (provider, message_i
     WHERE message_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS suppressions (
-    phone TEXT PRIMARY KEY, reason TEXT, source TEXT, created_at REAL NOT NULL);
+    phone TEXT PRIMARY KEY, reason TEXT, source TEXT, created_at REAL NOT NULL,
+    occurred_at REAL);
+CREATE TABLE IF NOT EXISTS opt_ins (phone TEXT PRIMARY KEY, occurred_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    job_id TEXT PRIMARY KEY, run_id TEXT NOT NULL, host TEXT NOT NULL, pid INTEGER NOT NULL,
+    started_at REAL NOT NULL, heartbeat_at REAL NOT NULL);
 """
 # Schema 2: an entry with no number of its own (invalid, duplicate) is a row keyed by its
 # position that keeps the entry as given (``input``); ``attempted_at`` is when the last send
 # attempt was marked in flight (delivery reconciliation matches on it).
+# Schema 3: opt-outs and opt-ins are ordered by the events' own times, not by arrival, so a
+# suppression keeps the time its opt-out happened (``occurred_at``; before, only when it was
+# stored) and ``opt_ins`` keeps the latest opt-in per number (before, an opt-in left no trace),
+# which an older, redelivered opt-out must not override. ``runs`` holds each job's live run
+# (see ``_journal_runs``); a schema-2 smsbridge would ignore it, so the version bump keeps it out.
 _MIGRATIONS = {
     1: ("ALTER TABLE recipients ADD COLUMN input TEXT",
         "ALTER TABLE recipients ADD COLUMN attempted_at REAL"),
+    2: ("ALTER TABLE suppressions ADD COLUMN occurred_at REAL",
+        "UPDATE suppressions SET occurred_at = created_at"),
 }
 
 
@@ -61,10 +73,21 @@ def prepare_schema(conn: sqlite3.Connection, path: str) -> None:
             now = int(conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0])
             for step in range(now, SCHEMA_VERSION):
                 for statement in _MIGRATIONS[step]:
-                    conn.execute(statement)
+                    if not _has_column_added_by(conn, statement):
+                        conn.execute(statement)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
                          (str(SCHEMA_VERSION),))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+
+def _has_column_added_by(conn: sqlite3.Connection, statement: str) -> bool:
+    """True when ``statement`` adds a column the table already has: a table an older journal
+    lacked is created above in its current form, so a later step must not add to it again."""
+    words = statement.split()
+    if words[:2] != ["ALTER", "TABLE"] or words[3:5] != ["ADD", "COLUMN"]:
+        return False
+    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({words[2]})")}
+    return words[5] in columns

@@ -118,6 +118,12 @@ class GroupWriter:
         if self.error is not None:
             raise self.error
 
+    def checkpoint(self) -> None:
+        """Copy the log into the main database file now, on this thread (a run's start and end:
+        rare, and the run's marker row must be in the main file)."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     def _apply(self, batch: Sequence[_Op]) -> _Done:
         done: _Done = []
         with self._lock:

@@ -286,13 +286,13 @@ class Dispatcher(AsyncClosing):
             if recorded:
                 lookup = _reader(journal, job_id)
         else:
+            run_id = uuid.uuid4().hex
             job_id, resumed = journal._begin_job(
                 spec, job_id=job_id, provider=self.provider.name, total=total,
                 settings={"default_region": region, "batch_size": self.batch_size,
                           "concurrency": self.concurrency},
-                replace_source=stored is not None or lazy_store)
-            session = journal._session(job_id, uuid.uuid4().hex,
-                                       resend_unknown=self.resend_unknown,
+                replace_source=stored is not None or lazy_store, run_id=run_id)
+            session = journal._session(job_id, run_id, resend_unknown=self.resend_unknown,
                                        retry_failed=retry_failed)
             lookup = session.lookup if resumed else None
         if isinstance(sink, StreamFeed):

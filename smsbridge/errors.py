@@ -11,6 +11,7 @@ import builtins
 import enum
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 _MESSAGE_KEYS = ("message", "error", "detail", "hydra:description", "hydra:title", "title")
@@ -377,6 +378,37 @@ class JournalError(SmsBridgeError):
 
     A job stops when its journal fails: sending on without recording would break the promise
     that every recipient's state survives a crash.
+    """
+
+
+class JobBusyError(JournalError):
+    """Another run of the same job is live (its process is alive and its heartbeat fresh).
+
+    A job has one live run at a time: two would each report as UNKNOWN what the other sent.
+    ``host``, ``pid`` and ``started_at`` (a UTC datetime) name the live run. A run whose process
+    is gone (dead on this host, or silent for a minute) is taken over without this error.
+    """
+
+    def __init__(
+        self, message: str, *, job_id: str, host: str, pid: int, started_at: datetime
+    ) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.host = host
+        self.pid = pid
+        self.started_at = started_at
+
+
+class JournalWalMissingError(JournalError):
+    """The journal's ``-wal`` file is missing while the journal says a run was live.
+
+    A journal is three files that travel together: ``x.sqlite``, ``x.sqlite-wal`` and
+    ``x.sqlite-shm``. Without the ``-wal`` of an unfinished run the recipients it marked in
+    flight are lost, and resuming could text them twice. Copy all three files; or, if the
+    ``-wal`` is gone for good, open it with ``Journal(path, accept_lost_wal=True)`` (CLI:
+    ``smsbridge resume --accept-lost-wal``) to accept that risk. (Another SQLite program that
+    opens the journal after a crash folds the log into the main file and removes it: smsbridge
+    cannot tell that from a lost log, so that case is refused too, and accepting it is safe.)
     """
 
 

@@ -14,19 +14,31 @@ entry with no number of its own (invalid, or a duplicate) by its position in the
 The same database holds what webhooks feed back: delivery statuses per message id
 (:meth:`Journal.record_delivery`, which also reconciles an UNKNOWN send that the provider's
 report proves accepted), seen event ids, and the suppression (opt-out) list every job
-honours. Methods are synchronous and cheap; a ``Journal`` may be shared by a dispatcher and a
+honours. Opt-outs and opt-ins are applied in the order they happened (their events' times),
+not the order they arrive: a later opt-out always wins, and a tie keeps the number suppressed.
+Methods are synchronous and cheap; a ``Journal`` may be shared by a dispatcher and a
 webhook receiver in one process.
+
+A job has one live run at a time: a second run (another process, another host, or another
+dispatcher in this process) is refused with :class:`JobBusyError` naming the first, and takes
+over only once the first is provably gone (see ``_journal_runs``).
+
+A journal is three files that travel together: ``x.sqlite``, ``x.sqlite-wal`` and
+``x.sqlite-shm``. While a run is live (or after it crashed) the latest states are in the
+``-wal`` file; a journal opened without it while its main file says a run was live is refused
+with :class:`JournalWalMissingError` (``accept_lost_wal=True`` takes it as it is).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
@@ -36,10 +48,18 @@ from . import _constants as C
 from ._journal_job import JobSession, Prior, lookup_rows
 from ._journal_reconcile import reconcile
 from ._journal_report import JobInfo, JournalEntry, JournalReport, job_from_row
+from ._journal_runs import begin_run, end_run, forget_local, is_gone, live_runs
 from ._journal_schema import prepare_schema
 from ._journal_writer import GroupWriter
+from ._logging import logger
 from ._render import JobSpec, dumps
-from .errors import ConfigurationError, InvalidPhoneNumber, JournalError
+from .errors import (
+    ConfigurationError,
+    InvalidPhoneNumber,
+    JobBusyError,
+    JournalError,
+    JournalWalMissingError,
+)
 from .models import DeliveryStatus
 from .phone import normalize
 
@@ -54,14 +74,20 @@ class Journal:
     """A send journal in one SQLite file (created on first use). Close it, or use ``with``."""
 
     def __init__(
-        self, path: str | PathLike[str], *, busy_timeout: float = C.JOURNAL_BUSY_TIMEOUT
+        self, path: str | PathLike[str], *, busy_timeout: float = C.JOURNAL_BUSY_TIMEOUT,
+        accept_lost_wal: bool = False,
     ) -> None:
+        """``accept_lost_wal``: open a journal whose ``-wal`` file is missing although a run
+        was live (see :class:`JournalWalMissingError`), accepting that recipients that run
+        marked in flight may be texted again; the journal is then taken as it is."""
         self.path = Path(path)
         self._busy_timeout = busy_timeout
         self._lock = threading.RLock()
         self._suppressed: set[str] | None = None
         self._data_version: int | None = None
         self._refresh_at = 0.0
+        # Looked at before connecting: the connection itself creates an empty log.
+        wal_present = Path(f"{self.path}-wal").exists()
         try:
             self._conn = sqlite3.connect(
                 str(self.path), timeout=busy_timeout, isolation_level=None,
@@ -70,11 +96,50 @@ class Journal:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             prepare_schema(self._conn, str(self.path))
+            self._check_runs(wal_present=wal_present, accept_lost_wal=accept_lost_wal)
         except sqlite3.Error as exc:
+            self._close_quietly()
             raise JournalError(
                 f"{self.path} cannot be used as an smsbridge journal ({exc}); pass the path of "
                 "a journal file or of a new file to create"
             ) from None
+        except JournalError:
+            self._close_quietly()
+            raise
+
+    def _close_quietly(self) -> None:
+        conn: sqlite3.Connection | None = getattr(self, "_conn", None)
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    def _check_runs(self, *, wal_present: bool, accept_lost_wal: bool) -> None:
+        """Refuse a journal whose main file holds a live run but whose log is missing; clear
+        the rows of runs that are provably gone when the log is there (their data is whole)."""
+        runs = live_runs(self._conn)
+        if not runs:
+            return
+        if not wal_present and not accept_lost_wal:
+            run = runs[0]
+            name = self.path.name
+            raise JournalWalMissingError(
+                f"{self.path} is missing its write-ahead log {name}-wal, and a run of job "
+                f"{run.job_id!r} ({run.describe()}) did not finish cleanly: the recipients it "
+                f"marked in flight since its last checkpoint are lost, and resuming could text "
+                f"them twice. A journal is three files that travel together: {name}, "
+                f"{name}-wal and {name}-shm — copy or restore all three. If the -wal file is "
+                "gone for good (or another SQLite program opened the journal since the crash, "
+                "which folds the log into the file), open it with accept_lost_wal=True (CLI: "
+                "smsbridge resume --accept-lost-wal) to take the journal as it is"
+            )
+        now = time.time()
+        gone = [run for run in runs if not wal_present or is_gone(run, now)]
+        if not wal_present:
+            logger.warning("%s: opened without its -wal file (accept_lost_wal); recipients the "
+                           "unfinished run marked in flight may be texted again", self.path)
+        with self._lock:
+            for run in gone:
+                end_run(self._conn, run.job_id, run.run_id)
 
     def __repr__(self) -> str:
         return f"Journal({str(self.path)!r})"
@@ -220,15 +285,17 @@ class Journal:
 
     def _begin_job(
         self, spec: JobSpec, *, job_id: str | None, provider: str, settings: Mapping[str, Any],
-        total: int | None, replace_source: bool,
+        total: int | None, replace_source: bool, run_id: str,
     ) -> tuple[str, bool]:
-        """Create or reopen a job (status ``running``); returns (job_id, resumed)."""
+        """Create or reopen a job (status ``running``) and register ``run_id`` as its one live
+        run; returns (job_id, resumed). Raises JobBusyError while another run is live."""
         fingerprint = spec.fingerprint()
         now = time.time()
         with self._lock:
             job_id, resumed = self._resolve_job(spec, job_id)
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
+                taken_over = begin_run(self._conn, job_id, run_id, now, str(self.path))
                 self._conn.execute(
                     "INSERT INTO jobs (job_id, fingerprint, provider, spec, settings, status, "
                     "total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?) "
@@ -243,11 +310,21 @@ class Journal:
                     self._conn.execute(
                         "UPDATE jobs SET source_complete = 0 WHERE job_id = ?", (job_id,))
                 self._conn.execute("COMMIT")
+            except JobBusyError:
+                self._conn.execute("ROLLBACK")
+                raise
             except sqlite3.Error as exc:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
+                forget_local(run_id)
                 raise JournalError(f"starting job {job_id!r} in {self.path} failed ({exc})") \
                     from None
+            # The run's row is the lost-WAL marker: it must reach the main file, not only the log.
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        if taken_over is not None:
+            logger.warning("job %s: took over from a run that is gone (%s)", job_id,
+                           taken_over.describe())
         return job_id, resumed
 
     def _session(
@@ -327,21 +404,78 @@ class Journal:
 
     # --- suppression (opt-outs) ---------------------------------------------------------
 
-    def suppress(self, phone: str, *, reason: str = "opted_out", source: str | None = None) -> None:
-        """Add a number to the suppression list; every later job skips it (``opted_out``)."""
-        number = normalize(phone)
-        self._write("INSERT OR REPLACE INTO suppressions VALUES (?, ?, ?, ?)",
-                    (number, reason, source, time.time()))
-        with self._lock:
-            if self._suppressed is not None:
-                self._suppressed.add(number)
+    def suppress(
+        self, phone: str, *, reason: str = "opted_out", source: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> bool:
+        """Add a number to the suppression list; every later job skips it (``opted_out``).
 
-    def unsuppress(self, phone: str) -> None:
+        ``occurred_at`` is when the opt-out happened (default: now). Opt-outs and opt-ins are
+        applied in the order they happened, not the order they arrive: an opt-out older than
+        the number's latest opt-in is ignored (returns False); one at the same time or later
+        always applies (returns True) — a tie keeps the number suppressed.
+        """
         number = normalize(phone)
-        self._write("DELETE FROM suppressions WHERE phone = ?", (number,))
+        when = _event_time(occurred_at)
+
+        def write(conn: sqlite3.Connection) -> bool:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT occurred_at FROM opt_ins WHERE phone = ?",
+                                   (number,)).fetchone()
+                applied = row is None or when >= row[0]
+                if applied:
+                    conn.execute(
+                        "INSERT INTO suppressions (phone, reason, source, created_at, "
+                        "occurred_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (phone) DO UPDATE "
+                        "SET reason = excluded.reason, source = excluded.source, "
+                        "occurred_at = max(coalesce(suppressions.occurred_at, "
+                        "suppressions.created_at), excluded.occurred_at)",
+                        (number, reason, source, time.time(), when))
+                    conn.execute("DELETE FROM opt_ins WHERE phone = ?", (number,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return applied
+
         with self._lock:
-            if self._suppressed is not None:
+            applied = self._call("writing", write)
+            if applied and self._suppressed is not None:
+                self._suppressed.add(number)
+        return applied
+
+    def unsuppress(self, phone: str, *, occurred_at: datetime | None = None) -> bool:
+        """Remove a number from the suppression list (an opt-in at ``occurred_at``, default
+        now). Ignored, returning False, when the number's opt-out on record happened at the
+        same time or later: a later opt-out always wins over an earlier opt-in."""
+        number = normalize(phone)
+        when = _event_time(occurred_at)
+
+        def write(conn: sqlite3.Connection) -> bool:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT coalesce(occurred_at, created_at) FROM suppressions "
+                    "WHERE phone = ?", (number,)).fetchone()
+                applied = row is None or when > row[0]
+                if applied:
+                    conn.execute("DELETE FROM suppressions WHERE phone = ?", (number,))
+                    conn.execute(
+                        "INSERT INTO opt_ins VALUES (?, ?) ON CONFLICT (phone) DO UPDATE "
+                        "SET occurred_at = max(opt_ins.occurred_at, excluded.occurred_at)",
+                        (number, when))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return applied
+
+        with self._lock:
+            applied = self._call("writing", write)
+            if applied and self._suppressed is not None:
                 self._suppressed.discard(number)
+        return applied
 
     def is_suppressed(self, phone: str) -> bool:
         return bool(self._query("SELECT 1 FROM suppressions WHERE phone = ?",
@@ -363,3 +497,12 @@ class Journal:
                 with self._lock:
                     self._suppressed = fresh
         return phone in self._suppressed
+
+
+def _event_time(occurred_at: datetime | None) -> float:
+    """An event's time as a timestamp; a naive datetime is taken as UTC (providers send UTC)."""
+    if occurred_at is None:
+        return time.time()
+    if occurred_at.tzinfo is None:
+        occurred_at = occurred_at.replace(tzinfo=UTC)
+    return occurred_at.timestamp()

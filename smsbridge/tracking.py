@@ -45,9 +45,16 @@ class JournalLike(Protocol):
 
     def forget_event(self, event_id: str) -> Any: ...
 
-    def suppress(self, phone: str, *, reason: str = ..., source: str | None = ...) -> Any: ...
+    def suppress(
+        self,
+        phone: str,
+        *,
+        reason: str = ...,
+        source: str | None = ...,
+        occurred_at: datetime | None = ...,
+    ) -> Any: ...
 
-    def unsuppress(self, phone: str) -> Any: ...
+    def unsuppress(self, phone: str, *, occurred_at: datetime | None = ...) -> Any: ...
 
 
 async def _resolve(value: Any) -> Any:
@@ -138,16 +145,28 @@ class JournalSink:
         await asyncio.gather(*self._retries, return_exceptions=True)
 
     async def opt_out(self, event: OptOutEvent) -> None:
+        """Apply an opt-out or opt-in at the event's own time: a redelivered older event never
+        overrides a newer one (the journal decides, and says whether it applied)."""
         source = f"{event.provider}:{event.source}"
         try:
             if event.opted_out:
-                await _resolve(
-                    self.journal.suppress(event.phone, reason="opted_out", source=source)
+                applied = await _resolve(
+                    self.journal.suppress(
+                        event.phone, reason="opted_out", source=source,
+                        occurred_at=event.occurred_at,
+                    )
                 )
             else:
-                await _resolve(self.journal.unsuppress(event.phone))
+                applied = await _resolve(
+                    self.journal.unsuppress(event.phone, occurred_at=event.occurred_at)
+                )
         except InvalidPhoneNumber:  # a short code or garbage: nothing we could text anyway
             logger.warning("ignored a %s opt-out/in for an invalid number", source)
+            return
+        kind = "opt-out" if event.opted_out else "opt-in"
+        if applied is False:  # a journal that returns None (older JournalLike) applied it
+            logger.info("ignored an older %s of %s (%s): a newer opt-out/in is on record",
+                        kind, mask(event.phone), source)
             return
         verb = "suppressed" if event.opted_out else "unsuppressed"
         logger.info("%s %s (%s)", verb, mask(event.phone), source)

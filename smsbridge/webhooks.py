@@ -94,13 +94,39 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 def json_object(text: bytes | str, what: str) -> Mapping[str, Any]:
     """Parse a webhook body that must be a JSON object; WebhookPayloadError otherwise."""
+    too_deep = False
     try:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError):
         raise WebhookPayloadError(f"the {what} webhook body is not valid JSON") from None
+    except RecursionError:  # nesting deeper than the parser's stack: hostile, not a server fault
+        too_deep = True
+    if too_deep or _depth_exceeds(data, C.WEBHOOK_MAX_JSON_DEPTH):
+        raise WebhookPayloadError(
+            f"the {what} webhook body nests JSON deeper than {C.WEBHOOK_MAX_JSON_DEPTH} levels; "
+            "no provider sends that"
+        )
     if not isinstance(data, Mapping):
         raise WebhookPayloadError(f"the {what} webhook body is not a JSON object")
     return data
+
+
+def _depth_exceeds(data: Any, limit: int) -> bool:
+    """True when objects and arrays nest more than ``limit`` deep. Iterative, so a hostile body
+    cannot exhaust the stack here (or later, in code that walks the payload recursively)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def text_or_none(value: Any) -> str | None:

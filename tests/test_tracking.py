@@ -159,10 +159,13 @@ class SyncJournal:
         self.seen.add(event_id)
         return first
 
-    def suppress(self, phone: str, *, reason: str = "opted_out", source: str | None = None) -> None:
+    def suppress(
+        self, phone: str, *, reason: str = "opted_out", source: str | None = None,
+        occurred_at: datetime | None = None,
+    ) -> None:
         self.suppressed[phone] = source
 
-    def unsuppress(self, phone: str) -> None:
+    def unsuppress(self, phone: str, *, occurred_at: datetime | None = None) -> None:
         self.suppressed.pop(phone, None)
 
 

@@ -327,3 +327,29 @@ async def test_a_journal_path_is_opened_used_for_opt_outs_and_closed_on_shutdown
         receiver._owned_journal.suppressed()  # type: ignore[union-attr]
     with Journal(path) as journal:
         assert journal.suppressed() == {"+13035551234"}
+
+
+@pytest.mark.parametrize("depth", [33, 200_000])
+async def test_deeply_nested_json_answers_400_not_500(
+    served: tuple[WebhookReceiver, str], http: aiohttp.ClientSession, recorder: Recorder,
+    depth: int,
+) -> None:
+    receiver, url = served
+    receiver.max_body_bytes = 1024 * 1024
+    nested = "[" * (depth - 1) + "]" * (depth - 1)  # the object itself is the first level
+    body = ('{"action": "message.delivered", "x": ' + nested + "}").encode()
+    status, answer = await post(http, url + receiver.textus_path, body, signed(body))
+    assert status == 400 and "deeper than 32" in answer["error"]
+    status, answer = await post(
+        http, url + receiver.trackdrive_path, body, {"Content-Type": "application/json"})
+    assert status == 400 and "deeper than 32" in answer["error"]
+    assert recorder.deliveries == []
+
+
+async def test_json_nested_up_to_the_cap_is_accepted(
+    served: tuple[WebhookReceiver, str], http: aiohttp.ClientSession, recorder: Recorder,
+) -> None:
+    receiver, url = served
+    body = textus_body(extra=json.loads("[" * 31 + "]" * 31))
+    status, _ = await post(http, url + receiver.textus_path, body, signed(body))
+    assert status == 200 and len(recorder.deliveries) == 1

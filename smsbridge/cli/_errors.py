@@ -13,6 +13,7 @@ import sys
 from ..errors import (
     ConfigurationError,
     DeliveryUnknownError,
+    JobBusyError,
     JournalError,
     SmsBridgeError,
     ValidationError,
@@ -48,7 +49,10 @@ def print_error(message: str, *, hint: str | None = None) -> None:
 
 def exit_code_for(error: BaseException) -> int:
     """Configuration, input and journal problems are usage errors (2); anything the provider
-    did is 1."""
+    did is 1, and so is a job another run is working on (try again when it ends). A journal
+    missing its -wal file is bad input: nothing was sent, and the fix is the file."""
+    if isinstance(error, JobBusyError):
+        return EXIT_FAILED
     if isinstance(error, ConfigurationError | ValidationError | JournalError):
         return EXIT_USAGE
     return EXIT_FAILED

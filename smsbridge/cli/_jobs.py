@@ -250,6 +250,11 @@ async def stream_job(
          "e.g. after a job stopped on a wrong token.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what a resume would send; send nothing.")
+@click.option(
+    "--accept-lost-wal", is_flag=True,
+    help="Resume although the journal's -wal file is lost (recipients in flight then may be "
+    "texted twice). A journal is JOURNAL, JOURNAL-wal and JOURNAL-shm: keep them together.",
+)
 @job_options
 def resume(
     journal: str,
@@ -257,6 +262,7 @@ def resume(
     resend_unknown: bool,
     retry_failed: bool,
     dry_run: bool,
+    accept_lost_wal: bool,
     concurrency: int,
     rate: float | None,
     url: str | None,
@@ -268,7 +274,7 @@ def resume(
     only with --retry-failed; the rest are sent. Needs only
     the provider credentials (--url): the message and recipients are in the journal.
     """
-    with open_journal(journal) as existing:
+    with open_journal(journal, accept_lost_wal=accept_lost_wal) as existing:
         info = existing.job(job_id)
     csv = recall(journal, info.job_id)
     if not info.source_complete and csv is None:

@@ -18,11 +18,11 @@ from ._render import JobSummary, make_consoles, print_summary
 ENTRY_STATES = ("sent", "failed", "unknown", "skipped", "in_flight", "pending")
 
 
-def open_journal(path: str) -> Journal:
+def open_journal(path: str, *, accept_lost_wal: bool = False) -> Journal:
     """An existing journal (never silently create an empty one for a mistyped path)."""
     if not Path(path).is_file():
         raise ValidationError(f"journal not found: {path} (give the file passed to --journal)")
-    return Journal(path)
+    return Journal(path, accept_lost_wal=accept_lost_wal)
 
 
 def job_counts(report: JournalReport) -> Progress:

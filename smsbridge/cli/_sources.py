@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 
 from ..errors import JournalError
+from ..journal import Journal
 from ._csv import STDIN, CsvRecipients
 
 _TABLE = "smsbridge_cli_sources"
@@ -93,6 +94,9 @@ def recall(journal: str, job_id: str) -> CsvSource | None:
 
 
 def _execute(journal: str, sql: str, args: tuple[Any, ...]) -> list[Any]:
+    # Open it as a Journal first: after a crash its -wal file is checked, and the gone run's
+    # marker cleared, before this plain connection (closing last) folds the log into the file.
+    Journal(journal).close()
     try:
         with closing(sqlite3.connect(journal, timeout=_BUSY_TIMEOUT)) as conn, conn:
             conn.execute(_SCHEMA)

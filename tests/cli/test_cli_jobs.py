@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -130,3 +132,60 @@ async def test_a_wrong_token_stops_bulk_with_exit_3_and_resume_retry_failed_send
                             env=cli_env(SMSBRIDGE_URL=good_url))
     assert resumed.code == 0, resumed.output
     assert sorted(sandbox.accepted_numbers("textus")) == sorted(VALID)
+
+
+def _lose_wal(journal: Path) -> None:
+    """The journal copied or restored without its log (its -shm goes with it)."""
+    Path(f"{journal}-wal").unlink()
+    Path(f"{journal}-shm").unlink(missing_ok=True)
+
+
+async def test_resume_of_a_journal_that_lost_its_wal_is_refused_until_accepted(
+    sandbox: Sandbox, recipients_csv: Path, tmp_path: Path
+) -> None:
+    journal = tmp_path / "job.sqlite"
+    env = cli_env(SMSBRIDGE_URL=sandbox.textus_connection_url)
+    proc = await start_cli("bulk", str(recipients_csv), "--body", "Hi {name}", "--journal",
+                           str(journal), "--rate", "10", "--concurrency", "16", env=env)
+    await wait_for_accepted(sandbox, "textus", 6, proc)
+    proc.send_signal(signal.SIGKILL)
+    await proc.wait()
+    _lose_wal(journal)
+    accepted = len(sandbox.accepted_numbers("textus"))
+
+    refused = await run_cli("resume", str(journal), "--rate", "500", env=env)
+    assert refused.code == 2, refused.output
+    assert "Traceback" not in refused.err
+    [line] = [x for x in refused.err.splitlines() if x.startswith("smsbridge: error:")]
+    assert "job.sqlite-wal" in line and "job.sqlite-shm" in line and "--accept-lost-wal" in line
+    assert len(sandbox.accepted_numbers("textus")) == accepted  # nothing sent
+
+    result = await run_cli("resume", str(journal), "--accept-lost-wal", "--rate", "500", env=env)
+    assert result.code in (0, 1), result.output
+    assert "-wal" not in result.err
+    with Journal(journal) as opened:
+        assert opened.report().complete
+
+
+async def test_a_second_bulk_run_of_a_running_job_is_refused_naming_the_first(
+    sandbox: Sandbox, recipients_csv: Path, tmp_path: Path
+) -> None:
+    journal = tmp_path / "job.sqlite"
+    env = cli_env(SMSBRIDGE_URL=sandbox.textus_connection_url)
+    args = ("bulk", str(recipients_csv), "--body", "Hi {name}", "--journal", str(journal))
+    first = await start_cli(*args, "--rate", "5", env=env)  # 40 recipients: about 8 s
+    await wait_for_accepted(sandbox, "textus", 2, first)
+
+    second = await run_cli(*args, "--rate", "500", env=env)
+    assert first.returncode is None, "the first run ended before the second started"
+    assert second.code == 1, second.output
+    assert "Traceback" not in second.err
+    [line] = [x for x in second.err.splitlines() if x.startswith("smsbridge: error:")]
+    assert f"is already running (pid {first.pid} on host {socket.gethostname()}, started" in line
+    first.send_signal(signal.SIGINT)  # the first run stops cleanly and frees the job
+    await asyncio.wait_for(first.communicate(), 30)
+
+    again = await run_cli("resume", str(journal), "--rate", "500", env=env)
+    assert again.code == 0, again.output
+    accepted = sandbox.accepted_numbers("textus")
+    assert sorted(accepted) == sorted(set(accepted)) == sorted(VALID)  # each texted once

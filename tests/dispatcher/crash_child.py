@@ -2,6 +2,7 @@
 
 ``python crash_child.py URL JOURNAL NUMBERS_FILE send|resume`` — the test kills it with SIGKILL
 in the middle of ``send`` and then runs ``resume`` to finish the job from the journal alone.
+A mode ending in ``-accept-lost-wal`` opens the journal with ``accept_lost_wal=True``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from smsbridge import DeliveryStatus, Dispatcher, Message, Receipt
 from smsbridge._closing import AsyncClosing
 from smsbridge._http import HttpClient
+from smsbridge.journal import Journal
 from smsbridge.protocol import Capabilities
 
 
@@ -36,12 +38,15 @@ class HttpFake(AsyncClosing):
 
 async def main(url: str, journal: str, numbers: list[str], mode: str) -> None:
     async with HttpFake(url) as provider:
-        dispatcher = Dispatcher(provider, concurrency=8, journal=journal)
+        accept_lost_wal = mode.endswith("-accept-lost-wal")
+        mode = mode.removesuffix("-accept-lost-wal")
+        opened = Journal(journal, accept_lost_wal=accept_lost_wal)
+        dispatcher = Dispatcher(provider, concurrency=8, journal=opened)
         if mode == "send":
             report = await dispatcher.send(Message(to=numbers, body="Hi"))
         else:
             report = await dispatcher.resume()
-        await dispatcher.aclose()
+        opened.close()
     print(report.summary())
 
 

@@ -123,7 +123,7 @@ def test_a_schema_1_journal_is_migrated_and_still_adds_up(journal_path: Path) ->
     assert summary.complete and (summary.sent, summary.skipped, summary.total) == (1, 2, 3)
     assert summary.reasons == {"invalid_number": 1, "duplicate": 1}
     with sqlite3.connect(journal_path) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("3",)
 
 
 async def test_the_api_and_the_journal_agree_on_every_outcome_of_a_streamed_job(

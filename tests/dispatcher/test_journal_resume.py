@@ -22,7 +22,8 @@ async def leave_as_crashed(path: Path, message: Message, *, sent: int, in_flight
     ``sent`` finished, the next ``in_flight`` marked in flight, the rest never reached."""
     journal = Journal(path)
     job_id, _ = journal._begin_job(JobSpec.from_message(message), job_id=None, provider="fake",
-                                   settings={}, total=len(message.to), replace_source=True)
+                                   settings={}, total=len(message.to), replace_source=True,
+                                   run_id="the-crashed-run")
     session = journal._session(job_id, "the-crashed-run", resend_unknown=False)
     _store_source(session, message.to)
     touched = message.to[:sent + in_flight]

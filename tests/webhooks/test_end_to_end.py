@@ -4,14 +4,17 @@ opt-outs (keyword or API) followed by a job that skips the number."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import pytest
 
 from smsbridge import BulkReport, Dispatcher, Message
 from smsbridge.models import DeliveryStatus, OutcomeStatus
 from smsbridge.providers.textus import TextUsProvider
+from smsbridge.providers.textus.webhooks import SIGNATURE_HEADER, sign
 from smsbridge.providers.trackdrive import TrackDriveProvider
 
 if TYPE_CHECKING:
@@ -116,3 +119,38 @@ async def test_opt_out_then_a_job_skips_that_number(stack: Stack, how: str) -> N
     assert report.sent == 9
     sends = stack.sandbox.accepted_numbers("textus", route="textus.send")
     assert opted not in sends and len(sends) == 9
+
+
+def _keyword_webhook(number: str, keyword: str, at: str, event_id: str) -> bytes:
+    """A TextUs message.received webhook whose text is an opt-out/in keyword, sent at ``at``."""
+    return json.dumps({
+        "@type": "WebhookDelivery", "id": event_id, "action": "message.received",
+        "timestamp": at, "conversation": {"phoneNumber": number},
+        "message": {"id": f"/messages/{event_id}", "body": keyword, "displayTimestamp": at},
+    }).encode()
+
+
+async def test_an_older_start_redelivered_after_a_newer_stop_keeps_the_number_skipped(
+    stack: Stack,
+) -> None:
+    opted = NUMBERS[3]
+    secret = "textus-opt-order-secret-0123"
+    stack.receiver.add_textus_secret(secret)
+    stop = _keyword_webhook(opted, "STOP", "2026-03-01T12:05:00Z", "/deliveries/stop")
+    start = _keyword_webhook(opted, "START", "2026-03-01T12:00:00Z", "/deliveries/start")
+    async with aiohttp.ClientSession() as http:
+        for body in (stop, start):  # the START happened first but is (re)delivered last
+            headers = {SIGNATURE_HEADER: sign(body, secret), "Content-Type": "application/json"}
+            async with http.post(stack.url + stack.receiver.textus_path, data=body,
+                                 headers=headers) as answer:
+                assert answer.status == 200
+    assert stack.journal.is_suppressed(opted)
+
+    async with textus(stack) as provider:
+        dispatcher = Dispatcher(provider, journal=stack.journal, rate_limit=FAST)
+        report = await dispatcher.send(Message(to=NUMBERS[:5], body="Weekly offer"))
+    by_phone = {o.phone: o for o in report.outcomes}
+    assert by_phone[opted].status is OutcomeStatus.SKIPPED
+    assert by_phone[opted].reason == "opted_out"
+    sends = stack.sandbox.accepted_numbers("textus", route="textus.send")
+    assert opted not in sends and len(sends) == 4
