@@ -171,3 +171,30 @@ async def test_make_call_guards_map_to_their_named_errors(clients: Any) -> None:
             assert sum(isinstance(r, DuplicateLeadError) for r in results) == 1
     assert sandbox.accepted_numbers(route="trackdrive.make_call") == [
         seed.lead_number, OTHER, NUMBER]
+
+
+async def test_trackdrive_results_keep_their_envelope_status_and_metadata(sb: Sandbox) -> None:
+    seed = sb.trackdrive.seed
+    async with smsbridge.connect(sb.trackdrive_connection_url) as td:
+        assert isinstance(td, TrackDriveProvider)
+        created = await td.schedules.create(name="Later", offer_id=seed.offer_id, paused=True)
+        assert created.envelope is not None
+        assert created.envelope.status == 200
+        assert created.envelope.metadata["root"] == "schedule"
+        assert created.id is not None
+        fetched = await td.schedules.get(created.id)
+        assert fetched.envelope is not None and fetched.envelope.metadata["root"] == "schedule"
+        text = await td.text_messages.create(message="Hi", to=NUMBER)
+        assert text.envelope is not None and text.envelope.status == 200
+        assert text.envelope.checksum == text.checksum
+
+
+async def test_textus_message_keeps_its_attachment_count_and_timeline_position(sb: Sandbox) -> None:
+    async with smsbridge.connect(sb.textus_connection_url) as textus:
+        assert isinstance(textus, TextUsProvider)
+        receipt = await textus.send(Message(to=NUMBER, body="Hi"))
+        assert receipt.message_id is not None
+        message = await textus.messages.get(receipt.message_id)
+    assert message.timeline_position is not None
+    assert message.timeline_position.tzinfo is not None
+    assert message.attachments_total == 0

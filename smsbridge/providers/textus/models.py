@@ -92,7 +92,7 @@ class Message:
     body: str | None = None
     formatted_body: str | None = field(default=None, metadata=_k("formattedBody"))
     display_timestamp: datetime | None = field(default=None, metadata=_k("displayTimestamp"))
-    timeline_position: str | None = field(default=None, metadata=_k("timelinePosition"))
+    timeline_position: datetime | None = field(default=None, metadata=_k("timelinePosition"))
     delivery_state: str | None = field(default=None, metadata=_k("deliveryState"))
     status: str | None = None
     friendly_state_description: str | None = field(
@@ -112,6 +112,14 @@ class Message:
     @property
     def slug(self) -> str | None:
         return slug_of(self.id)
+
+    @property
+    def attachments_total(self) -> int | None:
+        """The attachments collection's ``totalItems``: how many the message has, which may be
+        more than the members embedded in ``attachments``."""
+        collection = self.raw.get("attachments")
+        total = collection.get("totalItems") if isinstance(collection, Mapping) else None
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
 
     @property
     def raw_status(self) -> str | None:

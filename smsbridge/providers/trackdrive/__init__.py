@@ -18,7 +18,7 @@ from .errors import (
     UnknownLeadError,
 )
 from .leads import Leads
-from .models import Call, Lead, Schedule, TextMessage, delivery_status
+from .models import Call, Envelope, Lead, Schedule, TextMessage, delivery_status
 from .provider import TrackDriveProvider
 from .schedules import Schedules
 from .text_messages import TextMessages
@@ -31,6 +31,7 @@ __all__ = [
     "ContactSuppressedError",
     "CpsLimitError",
     "DuplicateLeadError",
+    "Envelope",
     "InvalidNumberError",
     "Lead",
     "Leads",

@@ -12,7 +12,8 @@ from ..._logging import logger
 from ..._pagination import AsyncPager, Page
 from ...errors import APIError, InvalidPhoneNumber
 from ...phone import normalize
-from ._wire import positive_int, query, unwrap
+from ._wire import envelope_status, positive_int, query, unwrap
+from .models import Envelope
 
 T = TypeVar("T")
 
@@ -64,13 +65,21 @@ class Resource:
             ) from None
 
     @staticmethod
-    def _record(response: Response, cls: type[T], root: str) -> T:
-        record, _, checksum = unwrap(response.json(), root)
+    def parse_record(response: Response, cls: type[T], root: str) -> T:
+        """The record under ``root`` as ``cls``; a model with an ``envelope`` field also gets
+        the envelope's status, metadata and checksum."""
+        payload = response.json()
+        record, metadata, checksum = unwrap(payload, root)
         if not is_object(record):
             record = {}
-        if checksum is None or "checksum" in record:
-            return from_json(cls, record)
-        return from_json(cls, record, checksum=checksum)
+        extra: dict[str, Any] = {}
+        if checksum is not None and "checksum" not in record:
+            extra["checksum"] = checksum
+        if getattr(getattr(cls, "__attrs_attrs__", None), "envelope", None) is not None and \
+                record is not payload:
+            extra["envelope"] = Envelope(status=envelope_status(payload), metadata=metadata,
+                                         checksum=checksum)
+        return from_json(cls, record, **extra)
 
     def _paginate(
         self,

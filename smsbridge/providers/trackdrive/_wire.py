@@ -159,7 +159,7 @@ def unwrap(payload: Any, default_root: str) -> tuple[Any, Mapping[str, Any], str
     return payload[root], metadata, checksum
 
 
-def _envelope_status(payload: Mapping[str, Any]) -> int | None:
+def envelope_status(payload: Mapping[str, Any]) -> int | None:
     value = payload.get("status")
     if isinstance(value, bool):
         return None
@@ -177,7 +177,7 @@ def error_hook(response: Response) -> APIError | None:
         if not is_object(payload):
             return None
         errors = payload.get("errors")
-        body_status = _envelope_status(payload)
+        body_status = envelope_status(payload)
         body_ok = body_status is None or 200 <= body_status < 300
         if not errors and body_ok:
             return None

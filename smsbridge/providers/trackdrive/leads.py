@@ -112,7 +112,7 @@ class Leads(Resource):
             }
         )
         response = await self._http.request("POST", PATH, json_body=payload, headers=_NO_AUTH)
-        return self._record(response, Lead, ROOT)
+        return self.parse_record(response, Lead, ROOT)
 
     def list(
         self,
@@ -174,4 +174,4 @@ class Leads(Resource):
         if not payload:
             raise ValidationError("nothing to update: pass at least one field to change")
         response = await self._http.request("PUT", path, json_body=payload)
-        return self._record(response, Lead, ROOT)
+        return self.parse_record(response, Lead, ROOT)

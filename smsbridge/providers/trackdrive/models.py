@@ -55,6 +55,22 @@ def _phone(json_key: str | None = None) -> Any:
 
 
 @attrs.frozen(slots=True)
+class Envelope:
+    """What TrackDrive wraps a record in: the HTTP ``status`` it repeats, ``metadata`` (``root``,
+    and for lists ``total_count``/``total_pages``...) and the record's ``checksum``."""
+
+    status: int | None = None
+    metadata: Mapping[str, Any] = attrs.field(default=_EMPTY)
+    checksum: str | None = None
+
+
+def _envelope() -> Any:
+    """The envelope a record came in (None when the server sent a bare record). Set from the
+    envelope, never read from the record's own JSON: its key is one no JSON object carries."""
+    return attrs.field(default=None, repr=False, eq=False, metadata={"json": "\0envelope"})
+
+
+@attrs.frozen(slots=True)
 class TextMessage:
     """A text message as ``POST /text_messages`` returns it (and its delivery webhook sends)."""
 
@@ -75,6 +91,7 @@ class TextMessage:
     updated_at: datetime | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
+    envelope: Envelope | None = _envelope()
 
     @property
     def delivery_status(self) -> DeliveryStatus:
@@ -105,6 +122,7 @@ class Schedule:
     updated_at: datetime | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
+    envelope: Envelope | None = _envelope()
 
 
 @attrs.frozen(slots=True)
@@ -150,6 +168,7 @@ class Call:
     ended_at: datetime | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
+    envelope: Envelope | None = _envelope()
 
 
 @attrs.frozen(slots=True)
@@ -191,6 +210,7 @@ class Lead:
     deleted_at: datetime | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
+    envelope: Envelope | None = _envelope()
 
 
 __all__ = ["Call", "Lead", "Schedule", "TextMessage", "delivery_status"]

@@ -189,7 +189,7 @@ class TrackDriveProvider(BaseProvider):
         texts = self.text_messages
         payload = texts.payload(message.body, to=recipient.phone, from_=message.sender, **options)
         response = await self._http.request("POST", PATH, params=payload)
-        record = texts._record(response, _Sent, ROOT)
+        record = texts.parse_record(response, _Sent, ROOT)
         status = delivery_status(record.status) if record.status else DeliveryStatus.ACCEPTED
         message_id = str(record.id) if record.id is not None else record.message_uuid
         return Receipt(

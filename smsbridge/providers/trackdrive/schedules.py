@@ -89,7 +89,7 @@ class Schedules(Resource):
         params = query({"serializer": choice(serializer, SERIALIZERS, "serializer")})
         path = f"{PATH}/{record_id(schedule_id, 'schedule_id')}"
         response = await self._http.request("GET", path, params=params or None)
-        return self._record(response, Schedule, ROOT)
+        return self.parse_record(response, Schedule, ROOT)
 
     async def create(
         self,
@@ -108,7 +108,7 @@ class Schedules(Resource):
             serializer=serializer,
         )
         response = await self._http.request("POST", PATH, json_body=payload)
-        return self._record(response, Schedule, ROOT)
+        return self.parse_record(response, Schedule, ROOT)
 
     async def update(
         self,
@@ -132,7 +132,7 @@ class Schedules(Resource):
         if not payload.keys() - {"serializer"}:
             raise ValidationError("nothing to update: pass at least one field to change")
         response = await self._http.request("PUT", path, json_body=payload)
-        return self._record(response, Schedule, ROOT)
+        return self.parse_record(response, Schedule, ROOT)
 
     async def delete(self, schedule_id: int | str) -> None:
         # The status is undocumented: a Rails destroy answers 200 with the record or 204.
@@ -164,7 +164,7 @@ class Schedules(Resource):
         response = await self._http.request(
             "POST", MAKE_CALL_PATH, json_body=payload, retry=NO_RETRIES
         )
-        return self._record(response, Call, "call")
+        return self.parse_record(response, Call, "call")
 
     def _make_call_payload(
         self,

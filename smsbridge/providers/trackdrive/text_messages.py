@@ -73,7 +73,7 @@ class TextMessages(Resource):
         """:meth:`create`, also returning the HTTP response (for the receipt's request id)."""
         payload = self.payload(message, **params)
         response = await self._http.request("POST", PATH, params=payload)
-        return self._record(response, TextMessage, ROOT), response
+        return self.parse_record(response, TextMessage, ROOT), response
 
     def payload(
         self,

@@ -75,3 +75,18 @@ def test_integration_secret_is_hidden_from_repr():
     assert integration.webhook_secret == "textus-0123"
     assert "textus-0123" not in repr(integration)
     assert integration.url is None
+
+
+def test_message_keeps_the_attachments_total_and_a_datetime_timeline_position() -> None:
+    from datetime import UTC, datetime
+
+    from .conftest import message_json
+
+    member = {"id": "/attachments/9", "contentType": "image/png", "size": 10}
+    data = message_json(attachments={"@type": "hydra:Collection", "members": [member],
+                                     "totalItems": 3})
+    message = from_json(TextUsMessage, data)
+    assert message.attachments_total == 3  # more than the one member embedded
+    assert len(message.attachments) == 1
+    assert message.timeline_position == datetime(2018, 7, 24, 20, 59, 32, 156000, tzinfo=UTC)
+    assert from_json(TextUsMessage, message_json(attachments=None)).attachments_total is None
