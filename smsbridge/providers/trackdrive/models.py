@@ -64,10 +64,9 @@ class Envelope:
     checksum: str | None = None
 
 
-def _envelope() -> Any:
-    """The envelope a record came in (None when the server sent a bare record). Set from the
-    envelope, never read from the record's own JSON: its key is one no JSON object carries."""
-    return attrs.field(default=None, repr=False, eq=False, metadata={"json": "\0envelope"})
+# The envelope a record came in (None when the server sent a bare record). Set from the
+# envelope, never read from the record's own JSON: its key is one no JSON object carries.
+_FROM_ENVELOPE = {"json": "\0envelope"}
 
 
 @attrs.frozen(slots=True)
@@ -91,7 +90,8 @@ class TextMessage:
     updated_at: datetime | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
-    envelope: Envelope | None = _envelope()
+    envelope: Envelope | None = attrs.field(default=None, repr=False, eq=False,
+                                            metadata=_FROM_ENVELOPE)
 
     @property
     def delivery_status(self) -> DeliveryStatus:
@@ -122,7 +122,8 @@ class Schedule:
     updated_at: datetime | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
-    envelope: Envelope | None = _envelope()
+    envelope: Envelope | None = attrs.field(default=None, repr=False, eq=False,
+                                            metadata=_FROM_ENVELOPE)
 
 
 @attrs.frozen(slots=True)
@@ -168,7 +169,8 @@ class Call:
     ended_at: datetime | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
-    envelope: Envelope | None = _envelope()
+    envelope: Envelope | None = attrs.field(default=None, repr=False, eq=False,
+                                            metadata=_FROM_ENVELOPE)
 
 
 @attrs.frozen(slots=True)
@@ -210,7 +212,8 @@ class Lead:
     deleted_at: datetime | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=_EMPTY, repr=False)
-    envelope: Envelope | None = _envelope()
+    envelope: Envelope | None = attrs.field(default=None, repr=False, eq=False,
+                                            metadata=_FROM_ENVELOPE)
 
 
 __all__ = ["Call", "Lead", "Schedule", "TextMessage", "delivery_status"]
