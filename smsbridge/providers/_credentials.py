@@ -8,7 +8,20 @@ construction. Messages name the credential and the kind of problem, never its ch
 
 from __future__ import annotations
 
+import os
+
 from ..errors import ConfigurationError
+
+
+def from_environment(value: str | None, variable: str, *, required: bool, name: str) -> str | None:
+    """``value``, or when it is None the environment variable ``variable`` (as OpenAI's and
+    Stripe's clients read their keys). A required one found nowhere says both ways to give it."""
+    if value is not None:
+        return value
+    found = os.environ.get(variable)
+    if found is None and required:
+        raise ConfigurationError(f"no {name}: pass it, or set the {variable} environment variable")
+    return found
 
 
 def check_credential(value: object, name: str, *, hint: str) -> str:

@@ -49,7 +49,7 @@ def test_a_trackdrive_key_with_control_characters_or_whitespace_is_refused_at_co
     assert_secret_free(caught.value, key)
 
 
-@pytest.mark.parametrize("value", [None, 123, b"tu_live_Abc123", ["tu_live_Abc123"]])
+@pytest.mark.parametrize("value", [123, b"tu_live_Abc123", ["tu_live_Abc123"]])  # None: from env
 def test_a_credential_that_is_not_a_string_is_a_configuration_error(value: Any) -> None:
     with pytest.raises(ConfigurationError, match="must be a string"):
         TextUsProvider(value, "acct")
@@ -71,3 +71,58 @@ def test_a_control_character_percent_encoded_in_a_connection_url_is_refused(url:
 async def test_a_clean_token_still_builds_a_provider() -> None:
     async with TextUsProvider(GOOD, "acct", base_url="http://127.0.0.1:9") as provider:
         assert GOOD not in repr(provider)
+
+
+async def test_providers_read_their_credentials_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from smsbridge import Message
+    from smsbridge.providers.textus import TextUsProvider
+    from smsbridge.providers.trackdrive import TrackDriveProvider
+    from smsbridge.sandbox import Sandbox
+
+    async with Sandbox(seed=1) as sb:
+        monkeypatch.setenv("TEXTUS_TOKEN", sb.textus_token)
+        monkeypatch.setenv("TEXTUS_ACCOUNT", sb.textus_account)
+        monkeypatch.setenv("TRACKDRIVE_PUBLIC_KEY", sb.trackdrive_public_key)
+        monkeypatch.setenv("TRACKDRIVE_PRIVATE_KEY", sb.trackdrive_private_key)
+        async with TextUsProvider(base_url=sb.textus_url) as textus, \
+                TrackDriveProvider(base_url=sb.trackdrive_url) as td:
+            assert textus.account == sb.textus_account
+            await textus.send(Message(to="+13035551234", body="Hi"))
+            await td.send(Message(to="+13035551235", body="Hi"))
+        assert sb.accepted_numbers("textus") == ["+13035551234"]
+        assert sb.accepted_numbers("trackdrive") == ["+13035551235"]
+
+
+def test_an_argument_wins_over_the_environment_and_the_subdomain_is_read_too(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from smsbridge.providers.textus import TextUsProvider
+    from smsbridge.providers.trackdrive import TrackDriveProvider
+
+    monkeypatch.setenv("TEXTUS_ACCOUNT", "from_env")
+    assert TextUsProvider("tok", "given").account == "given"
+    monkeypatch.setenv("TRACKDRIVE_SUBDOMAIN", "acme")
+    td = TrackDriveProvider("pub", "priv")
+    assert "acme.trackdrive.com" in repr(td)
+
+
+@pytest.mark.parametrize(("build", "variable"), [
+    ("textus", "TEXTUS_TOKEN"),
+    ("trackdrive_public", "TRACKDRIVE_PUBLIC_KEY"),
+    ("trackdrive_private", "TRACKDRIVE_PRIVATE_KEY"),
+])
+def test_a_credential_missing_everywhere_names_its_environment_variable(
+        monkeypatch: pytest.MonkeyPatch, build: str, variable: str) -> None:
+    from smsbridge.errors import ConfigurationError
+    from smsbridge.providers.textus import TextUsProvider
+    from smsbridge.providers.trackdrive import TrackDriveProvider
+
+    for name in ("TEXTUS_TOKEN", "TRACKDRIVE_PUBLIC_KEY", "TRACKDRIVE_PRIVATE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigurationError, match=variable):
+        if build == "textus":
+            TextUsProvider()
+        elif build == "trackdrive_public":
+            TrackDriveProvider(private_key="priv", subdomain="acme")
+        else:
+            TrackDriveProvider(public_key="pub", subdomain="acme")

@@ -26,7 +26,7 @@ from ...protocol import Capabilities, RateLimit
 from ...ratelimit import RateLimiter, RateLimitState
 from ...registry import ConnectionURL
 from .._base import BaseProvider
-from .._credentials import check_credential
+from .._credentials import check_credential, from_environment
 from ._errors import PROVIDER, error_hook
 from ._resource import Scope
 from ._validation import ALLOWED_TYPES, check_region, check_slug
@@ -38,6 +38,11 @@ from .resources import Accounts, Contacts, Conversations, OptOuts
 _URL_OPTIONS = ("base_url", "region", "verify_attachment_size")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _NO_BODY: Mapping[str, Any] = MappingProxyType({})
+
+
+# Read when the constructor is not given them (as OpenAI's and Stripe's clients do).
+TOKEN_ENV = "TEXTUS_TOKEN"
+ACCOUNT_ENV = "TEXTUS_ACCOUNT"
 
 
 class TextUsProvider(BaseProvider):
@@ -62,7 +67,7 @@ class TextUsProvider(BaseProvider):
 
     def __init__(
         self,
-        token: str,
+        token: str | None = None,
         account: str | None = None,
         *,
         base_url: str | None = None,
@@ -74,8 +79,10 @@ class TextUsProvider(BaseProvider):
         verify_attachment_size: bool = False,
     ) -> None:
         token = check_credential(
-            token, "the TextUs API token", hint="create one under Profile -> API Tokens"
+            from_environment(token, TOKEN_ENV, required=True, name="TextUs API token"),
+            "the TextUs API token", hint="create one under Profile -> API Tokens"
         )
+        account = from_environment(account, ACCOUNT_ENV, required=False, name="TextUs account")
         self.account = check_slug(account) if account is not None else None
         self._http = HttpClient(
             provider=PROVIDER,

@@ -27,7 +27,7 @@ from ...protocol import Capabilities
 from ...ratelimit import RateLimiter
 from ...registry import ConnectionURL
 from .._base import BaseProvider
-from .._credentials import check_credential
+from .._credentials import check_credential, from_environment
 from ._wire import PROVIDER, error_hook
 from .leads import Leads
 from .models import delivery_status
@@ -55,6 +55,12 @@ class _Sent:
     status: str | None = None
     checksum: str | None = None
     raw: Mapping[str, Any] = attrs.field(default=MappingProxyType({}), repr=False)
+
+
+# Read when the constructor is not given them (as OpenAI's and Stripe's clients do).
+PUBLIC_KEY_ENV = "TRACKDRIVE_PUBLIC_KEY"
+PRIVATE_KEY_ENV = "TRACKDRIVE_PRIVATE_KEY"
+SUBDOMAIN_ENV = "TRACKDRIVE_SUBDOMAIN"
 
 
 def _check_key(value: object, name: str) -> str:
@@ -106,8 +112,8 @@ class TrackDriveProvider(BaseProvider):
 
     def __init__(
         self,
-        public_key: str,
-        private_key: str,
+        public_key: str | None = None,
+        private_key: str | None = None,
         subdomain: str | None = None,
         *,
         base_url: str | None = None,
@@ -118,8 +124,15 @@ class TrackDriveProvider(BaseProvider):
         default_region: str | None = None,
         delivery_webhook_url: str | None = None,
     ) -> None:
-        public_key = _check_key(public_key, "public_key")
-        private_key = _check_key(private_key, "private_key")
+        public_key = _check_key(from_environment(
+            public_key, PUBLIC_KEY_ENV, required=True, name="TrackDrive public_key"),
+            "public_key")
+        private_key = _check_key(from_environment(
+            private_key, PRIVATE_KEY_ENV, required=True, name="TrackDrive private_key"),
+            "private_key")
+        if base_url is None:
+            subdomain = from_environment(subdomain, SUBDOMAIN_ENV, required=False,
+                                         name="TrackDrive subdomain")
         if ":" in public_key:
             raise ConfigurationError("TrackDrive public_key cannot contain ':' (Basic auth)")
         if default_region is not None and (
