@@ -24,6 +24,7 @@ from ._errors import (
     EXIT_OK,
     EXIT_USAGE,
     PROG,
+    Reworded,
     debug_enabled,
     describe,
     exit_code_for,
@@ -87,7 +88,7 @@ def run_cli(args: Sequence[str]) -> int:
     except (click.Abort, KeyboardInterrupt):
         print_error("interrupted")
         return EXIT_INTERRUPTED
-    except SmsBridgeError as exc:
+    except (SmsBridgeError, Reworded) as exc:
         _debug_traceback()
         print_error(describe(exc))
         return exit_code_for(exc)

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
 from rich.table import Table
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, SmsBridgeError
 from ..models import Attachment, Message
 from ..phone import mask, set_default_region
 from ..protocol import MessagingProvider
 from ..providers.trackdrive import TrackDriveProvider
 from ..providers.trackdrive.models import Call, Schedule
 from ._common import open_provider, parse_key_values, region_callback, run, url_option
-from ._errors import EXIT_OK, redactor
+from ._errors import EXIT_OK, Reworded, redactor
 from ._render import make_consoles
 
 
@@ -120,7 +121,10 @@ def call(
     if data:
         params["data"] = parse_key_values(data, "--data")
     params = {k: v for k, v in params.items() if v is not None}
-    placed = run(_call(open_provider(url), params))
+    try:
+        placed = run(_call(open_provider(url), params))
+    except SmsBridgeError as exc:
+        raise Reworded(exc, in_flag_names(str(exc))) from exc
     out, _ = make_consoles()
     parts = [f"call {placed.id}", f"status {placed.status}"]
     number = placed.number_called or to
@@ -132,6 +136,18 @@ def call(
         parts.append(f"lead id {placed.lead_id}")
     out.print("[green]call placed[/] via trackdrive: " + ", ".join(parts))
     return EXIT_OK
+
+
+# make_call writes its parameters as ``name=``; the call command's user knows them as flags.
+_CALL_FLAGS = {"lead_id": "--lead-id", "lead_token": "--lead-token",
+               "schedule_id": "--schedule-id", "to": "--to", "data": "--data",
+               "traffic_source_id": "--traffic-source-id"}
+_PARAMETER = re.compile(r"\b(" + "|".join(_CALL_FLAGS) + r")=")
+
+
+def in_flag_names(text: str) -> str:
+    """``make_call needs ... lead_id= ...`` as ``call needs ... --lead-id ...``."""
+    return _PARAMETER.sub(lambda m: _CALL_FLAGS[m.group(1)], text).replace("make_call", "call")
 
 
 async def _call(provider: MessagingProvider, params: dict[str, Any]) -> Call:

@@ -47,10 +47,22 @@ def print_error(message: str, *, hint: str | None = None) -> None:
     sys.stderr.flush()
 
 
+class Reworded(Exception):
+    """An error told in a command's own words (its flags, not the library's parameters); it
+    exits as the original would."""
+
+    def __init__(self, original: BaseException, text: str) -> None:
+        super().__init__(text)
+        self.original = original
+        self.text = text
+
+
 def exit_code_for(error: BaseException) -> int:
     """Configuration, input and journal problems are usage errors (2); anything the provider
     did is 1, and so is a job another run is working on (try again when it ends). A journal
     missing its -wal file is bad input: nothing was sent, and the fix is the file."""
+    if isinstance(error, Reworded):
+        return exit_code_for(error.original)
     if isinstance(error, JobBusyError):
         return EXIT_FAILED
     if isinstance(error, ConfigurationError | ValidationError | JournalError):
@@ -60,6 +72,8 @@ def exit_code_for(error: BaseException) -> int:
 
 def describe(error: BaseException) -> str:
     """The one line a user sees for an exception, with what to do where we know it."""
+    if isinstance(error, Reworded):
+        return error.text
     if isinstance(error, DeliveryUnknownError):
         return str(error)
     if isinstance(error, SmsBridgeError):

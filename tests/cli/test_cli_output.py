@@ -52,3 +52,31 @@ def test_hints_name_a_command_that_runs_from_the_users_shell(
     assert (tmp_path / hint).resolve() == script.resolve()
     monkeypatch.setenv("PATH", f"{script.parent}:/usr/bin:/bin")  # activated
     assert command_hint() == "smsbridge"
+
+
+async def test_call_errors_use_flag_names_say_the_wait_in_seconds_and_repeat_nothing(
+        sandbox: Sandbox) -> None:
+    env_url = ("--url", sandbox.trackdrive_connection_url)
+    missing = await run_cli("call", *env_url)
+    assert missing.code == 2
+    assert "--lead-id" in missing.err and "--lead-token" in missing.err and "--to" in missing.err
+    assert "lead_id" not in missing.err and "make_call" not in missing.err
+    both = await run_cli("call", "--lead-id", "1", "--to", "+13035551234", *env_url)
+    assert both.code == 2 and "do not also pass --to" in both.err
+
+    lead = str(sandbox.trackdrive.seed.lead_id)
+    assert (await run_cli("call", "--lead-id", lead, *env_url)).code == 0
+    again = await run_cli("call", "--lead-id", lead, *env_url)
+    assert again.code == 1
+    (line,) = again.err.strip().splitlines()
+    assert "wait 30 s before dialing it again" in line
+    assert line.count("dialed within") == 1  # the server's words once; ours add what to do
+
+
+def test_flag_names_replace_make_call_parameters_only() -> None:
+    from smsbridge.cli._commands import in_flag_names
+
+    assert in_flag_names("make_call needs who to call: lead_id=, or lead_token= with to=") == (
+        "call needs who to call: --lead-id, or --lead-token with --to")
+    assert in_flag_names("a call to it may already be under way") == (
+        "a call to it may already be under way")

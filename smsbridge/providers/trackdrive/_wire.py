@@ -198,8 +198,10 @@ def _build_error(response: Response, status: int, payload: Any, detail: str) -> 
         guard = guard_error_class(status, detail)
         if guard is not None:
             errors = payload.get("errors") if isinstance(payload, Mapping) else None
+            retry_after = parse_retry_after(response.headers)
             return guard(
-                f"{PROVIDER}: call not placed — {detail} — {guard.hint}",
+                f"{PROVIDER}: call not placed — {detail} — {guard.advice(retry_after)}",
+                retry_after=retry_after,
                 provider=PROVIDER,
                 status=status,
                 request_id=response.request_id,

@@ -35,18 +35,32 @@ class CallGuardError(APIError):
         super().__init__(message, **kwargs)
         self.retry_after = retry_after if retry_after is not None else self.default_retry_after
 
+    @classmethod
+    def advice(cls, retry_after: float | None) -> str:
+        """What to do, for the error message: adds to the server's text, never repeats it."""
+        return cls.hint
+
+    @classmethod
+    def _wait(cls, retry_after: float | None) -> str:
+        seconds = retry_after if retry_after is not None else cls.default_retry_after
+        return f"{seconds:g} s" if seconds is not None else "a moment"
+
 
 class ScheduleUnavailableError(CallGuardError, UnprocessableError):
     """The schedule is inactive (paused) or could not be resolved from schedule_id/lead_token."""
 
-    hint = "activate the schedule or check schedule_id / lead_token"
+    hint = "activate the schedule, or check schedule_id= / lead_token="
 
 
 class CpsLimitError(CallGuardError, UnprocessableError):
     """The account's calls-per-second limit is exhausted right now."""
 
     default_retry_after = C.TRACKDRIVE_CPS_RETRY_AFTER
-    hint = "the account's calls-per-second limit was hit; try again in a moment"
+    hint = "nothing was dialed"
+
+    @classmethod
+    def advice(cls, retry_after: float | None) -> str:
+        return f"{cls.hint}; try again in {cls._wait(retry_after)}"
 
     def __init__(self, message: str, **kwargs: Any) -> None:
         kwargs["retryable"] = True  # nothing was dialed; the caller may retry after retry_after
@@ -63,7 +77,11 @@ class RecentlyDialedError(CallGuardError, UnprocessableError):
     """The same number was dialed less than 30 seconds ago."""
 
     default_retry_after = C.TRACKDRIVE_REDIAL_WINDOW
-    hint = "the number was dialed within the last 30 seconds; a call may already be under way"
+    hint = "a call to it may already be under way"
+
+    @classmethod
+    def advice(cls, retry_after: float | None) -> str:
+        return f"wait {cls._wait(retry_after)} before dialing it again; {cls.hint}"
 
 
 class InvalidNumberError(CallGuardError, UnprocessableError):
@@ -81,7 +99,7 @@ class NoMatchingDistributionError(CallGuardError, UnprocessableError):
 class UnknownLeadError(CallGuardError, NotFoundError):
     """The lead_id does not exist (or is not visible to these credentials)."""
 
-    hint = "check lead_id (the lead's TrackDrive id or UUID)"
+    hint = "check lead_id= (the lead's TrackDrive id or UUID)"
 
 
 class DuplicateLeadError(CallGuardError, UnprocessableError):

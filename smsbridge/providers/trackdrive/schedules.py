@@ -179,26 +179,28 @@ class Schedules(Resource):
         lead_id = optional_id(lead_id, "lead_id")
         schedule_id = optional_id(schedule_id, "schedule_id")
         if lead_token is not None and (not isinstance(lead_token, str) or not lead_token.strip()):
-            raise InvalidMessage("lead_token must be a non-empty string (the schedule's API key)")
+            raise InvalidMessage(
+                "lead_token= must be a non-empty string (the schedule's API key)")
         if lead_id is not None:
-            extra = [n for n, v in (("lead_token", lead_token), ("schedule_id", schedule_id),
-                                    ("to", to)) if v is not None]
+            extra = [f"{n}=" for n, v in (("lead_token", lead_token),
+                                          ("schedule_id", schedule_id), ("to", to))
+                     if v is not None]
             if extra:
                 raise InvalidMessage(
-                    f"make_call: lead_id already says who to call (its number, its schedule); "
+                    f"make_call: lead_id= already says who to call (its number, its schedule); "
                     f"do not also pass {', '.join(extra)}"
                 )
         elif lead_token is not None and schedule_id is not None:
             raise InvalidMessage(
-                "make_call: pass lead_token or schedule_id to pick the schedule, not both"
+                "make_call: pass lead_token= or schedule_id= to pick the schedule, not both"
             )
         elif lead_token is None and schedule_id is None:
             raise InvalidMessage(
-                "make_call needs who to call: lead_id=..., or lead_token=/schedule_id= with to=..."
+                "make_call needs who to call: lead_id=, or lead_token= or schedule_id= with to="
             )
         elif to is None:
             raise InvalidMessage(
-                "make_call with lead_token or schedule_id needs to= (the number to dial, E.164)"
+                "make_call with lead_token= or schedule_id= needs to= (the number to dial, E.164)"
             )
         if data is not None and not isinstance(data, Mapping):
             raise ValidationError("data must be a mapping of lead attributes")
