@@ -47,6 +47,7 @@ from .errors import (
     WebhookSignatureError,
     WebhookTooLargeError,
 )
+from .limits import Limiter, Permit
 from .models import (
     Attachment,
     BatchReceipt,
@@ -60,7 +61,14 @@ from .models import (
     Receipt,
     Recipient,
 )
-from .protocol import BatchSendingProvider, Capabilities, MessagingProvider, RateLimit
+from .protocol import (
+    BatchSendingProvider,
+    Capabilities,
+    MessagingProvider,
+    PipelinedProvider,
+    RateLimit,
+    SendContext,
+)
 from .ratelimit import RateLimiter
 from .registry import ConnectionURL, connect, register_provider
 
@@ -131,6 +139,7 @@ __all__ = [
     "Journal",
     "JournalError",
     "JournalWalMissingError",
+    "Limiter",
     "Message",
     "MessagingProvider",
     "NotFoundError",
@@ -140,6 +149,8 @@ __all__ = [
     "OutcomeStream",
     "Page",
     "PermissionDeniedError",
+    "Permit",
+    "PipelinedProvider",
     "Progress",
     "RateLimit",
     "RateLimitError",
@@ -149,6 +160,7 @@ __all__ = [
     "RedirectError",
     "RetryPolicy",
     "Sandbox",
+    "SendContext",
     "ServerError",
     "SmsBridgeError",
     "TemplateError",

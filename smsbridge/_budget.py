@@ -3,15 +3,13 @@
 A bulk send used to retry at two levels that did not know of each other: the HTTP client retried
 a refused connection or a 429 up to ``1 + max_retries`` times, and the dispatcher retried the
 whole send as often, so one recipient could cost nine requests. The dispatcher now opens an
-:class:`AttemptBudget` for each recipient (or batch) and makes it current while the provider
-sends; the HTTP client spends one unit per request it makes and stops retrying when none is
-left. The first request of a send always goes out (a failover's next provider included): the
-budget limits retries, never a first attempt.
+:class:`AttemptBudget` for each recipient (or batch) and hands it to the provider explicitly
+(``SendContext.budget``); the HTTP client spends one unit per request it makes and stops
+retrying when none is left. The first request of a send always goes out (a failover's next
+provider included): the budget limits retries, never a first attempt.
 """
 
 from __future__ import annotations
-
-from contextvars import ContextVar
 
 
 class AttemptBudget:
@@ -37,20 +35,3 @@ class AttemptBudget:
 
     def __repr__(self) -> str:
         return f"AttemptBudget(used={self.used}, limit={self.limit})"
-
-
-_current: ContextVar[AttemptBudget | None] = ContextVar("smsbridge_attempt_budget", default=None)
-
-
-def current_budget() -> AttemptBudget | None:
-    """The budget of the send running in this task, if a dispatcher set one."""
-    return _current.get()
-
-
-def use_budget(budget: AttemptBudget | None) -> object:
-    """Make ``budget`` current in this task; pass the token back to :func:`reset_budget`."""
-    return _current.set(budget)
-
-
-def reset_budget(token: object) -> None:
-    _current.reset(token)  # type: ignore[arg-type]

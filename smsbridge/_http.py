@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import attrs
@@ -20,17 +20,15 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from . import _constants as C
-from ._budget import current_budget
 from ._logging import logger
 from ._read_deadlines import ReadDeadlines
-from ._retry import RetryPolicy, parse_retry_after
+from ._retry import RetryPolicy, decide, parse_retry_after
 from ._urls import redact_userinfo
 from .errors import (
     APIError,
     ConfigurationError,
     ConnectError,
     DeliveryUnknownError,
-    RateLimitError,
     RedirectError,
     SmsBridgeError,
     TransportError,
@@ -39,7 +37,11 @@ from .errors import (
 )
 from .errors import TimeoutError as RequestTimeoutError
 from .phone import mask_text
-from .ratelimit import RateLimiter, RateLimitState
+
+if TYPE_CHECKING:
+    from .protocol import SendContext
+from .limits.protocol import Limiter
+from .ratelimit import RateLimitState
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _NO_AUTO_CONTENT_TYPE = ("Content-Type",)
@@ -142,7 +144,7 @@ class HttpClient:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         session: aiohttp.ClientSession | None = None,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: Limiter | None = None,
         error_hook: ErrorHook | None = None,
         connection_limit: int = C.CONNECTION_LIMIT,
         trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
@@ -227,8 +229,12 @@ class HttpClient:
         idempotent: bool | None = None,
         retry: RetryPolicy | None = None,
         expect: frozenset[int] | None = None,
+        context: SendContext | None = None,
     ) -> Response:
         """Send one logical request, retrying only where the request surely had no effect.
+
+        ``context``: from a dispatcher, the permit it already acquired on this client's limiter
+        (used for the first attempt only) and the recipient's retry budget.
 
         ``expect``: the operation's documented success codes (default: the client's). Any other
         status is an error, a 3xx included (:class:`RedirectError`; never followed), and an
@@ -251,13 +257,19 @@ class HttpClient:
             request_headers = self._fixed_headers if data is not None else self._bodyless_headers
         log_path = url[len(self.base_url):] if url.startswith(self.base_url) else "<absolute url>"
         attempt = 0
-        budget = current_budget()  # a bulk send's per-recipient budget covers these retries
+        budget = permit = None
+        if context is not None:
+            budget, permit = context.budget, context.permit
+            context.permit = None  # used once: a retry or another provider acquires its own
+        limiter = self.rate_limiter
         while True:
             attempt += 1
             if budget is not None:
                 budget.spend()
-            if self.rate_limiter is not None:
-                await self.rate_limiter.acquire()
+            if limiter is not None:
+                if permit is None or permit.limiter is not limiter:
+                    await limiter.acquire()
+                permit = None
             started = time.monotonic()
             try:
                 response = await self._send_once(
@@ -269,28 +281,34 @@ class HttpClient:
                     "%s %s %s failed: %s attempt=%d elapsed=%.3fs",
                     self.provider, method, log_path, type(error).__name__, attempt, elapsed,
                 )
-                delay = policy.delay_for(error, attempt, idempotent=idempotent)
-                if delay is None or (budget is not None and budget.exhausted):
+                decision = decide(error, attempt, policy, idempotent=idempotent,
+                                  exhausted=budget is not None and budget.exhausted)
+                if decision.wait is None:
                     raise self._final(error, idempotent) from error
-                await self._sleep_before_retry(delay, attempt, method, log_path, error)
+                await self._sleep_before_retry(decision.wait, attempt, method, log_path, error)
                 continue
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s %s -> %d attempt=%d elapsed=%.3fs",
                     self.provider, method, log_path, response.status, attempt, response.elapsed,
                 )
-            self._observe_rate_limit(response)
+            state = self._rate_limit_state(response)
+            if state is not None and limiter is not None:
+                await limiter.observe(state)
             api_error = self._status_error(response, expected, idempotent)
             if api_error is None:
                 return response
-            if isinstance(api_error, RateLimitError) and self.rate_limiter is not None:
-                self.rate_limiter.pause(api_error.retry_after or policy.backoff(attempt))
             if api_error.status is not None and api_error.status >= 500 and not idempotent:
                 api_error.may_have_been_sent = True
-            delay = policy.delay_for(api_error, attempt, idempotent=idempotent)
-            if delay is None or (budget is not None and budget.exhausted):
+            decision = decide(api_error, attempt, policy, idempotent=idempotent,
+                              exhausted=budget is not None and budget.exhausted)
+            if decision.pause is not None and limiter is not None:
+                # This client owns the limiter: the one place a 429 pauses it. The dispatcher
+                # then only waits on it (its next acquire), it does not pause it again.
+                await limiter.pause(decision.pause)
+            if decision.wait is None:
                 raise self._final(api_error, idempotent) from None
-            await self._sleep_before_retry(delay, attempt, method, log_path, api_error)
+            await self._sleep_before_retry(decision.wait, attempt, method, log_path, api_error)
 
     async def _send_once(
         self,
@@ -373,22 +391,21 @@ class HttpClient:
             provider=self.provider, retryable=True, may_have_been_sent=True,
         )
 
-    def _observe_rate_limit(self, response: Response) -> None:
+    def _rate_limit_state(self, response: Response) -> RateLimitState | None:
+        """The ``X-RateLimit-*`` figures of ``response`` (kept as ``last_rate_limit``)."""
         headers = response.headers
         remaining = headers.get("X-RateLimit-Remaining")
         if remaining is None:
-            return
+            return None
         raw = (remaining, headers.get("X-RateLimit-Reset"), headers.get("X-RateLimit-Limit"))
         # Consecutive responses mostly repeat the same figures: parse them only when they change.
         seen, state = self._rate_limit_parsed
         if raw != seen:
             state = RateLimitState.from_headers(headers)
             self._rate_limit_parsed = (raw, state)
-        if state is None:
-            return
-        self.last_rate_limit = state
-        if self.rate_limiter is not None:
-            self.rate_limiter.observe(state)
+        if state is not None:
+            self.last_rate_limit = state
+        return state
 
     def _status_error(
         self, response: Response, expected: frozenset[int], idempotent: bool

@@ -23,18 +23,19 @@ from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import Any, Protocol
 
 from . import _constants as C
-from ._budget import AttemptBudget, reset_budget, use_budget
+from ._budget import AttemptBudget
 from ._channel import Channel
 from ._journal_job import ClaimEntry, JobSession, Prior
 from ._logging import logger
 from ._outcomes import failure_outcomes, success_outcomes, unknown_outcomes
 from ._render import Batch, Batcher, Item, JobSpec, Preparer
 from ._report import StopCause, Tally
-from ._retry import RetryPolicy, SendState, classify, server_delay
-from ._throttle import Throttle
-from .errors import ErrorScope, JournalError, RateLimitError, SmsBridgeError, error_scope
+from ._retry import RetryPolicy, decide
+from ._throttle import Throttle, pipelined
+from .errors import ErrorScope, JournalError, SmsBridgeError, error_scope
+from .limits.protocol import Permit
 from .models import Message, Outcome, OutcomeStatus
-from .protocol import MessagingProvider
+from .protocol import MessagingProvider, SendContext
 
 _END: Any = object()
 
@@ -74,6 +75,8 @@ class JobRun:
     ) -> None:
         self._provider = provider
         self._provider_name = provider.name
+        # Checked once: a pipelined provider gets the permit and budget with each send.
+        self._pipelined = pipelined(provider)
         self._spec = spec
         self._preparer = preparer
         self._throttle = throttle
@@ -320,8 +323,7 @@ class JobRun:
         raced: list[tuple[Item, Outcome]] = []
         try:
             while True:
-                if not self._throttle.idle:
-                    await self._throttle.acquire()
+                permit = None if self._throttle.idle else await self._throttle.acquire()
                 if self.stopped is not None:  # nothing of this unit is claimed or in flight
                     raced.extend((item, self._stopped_outcome(item)) for item in claimed)
                     break
@@ -333,7 +335,7 @@ class JobRun:
                     if not claimed:
                         break
                 try:
-                    outcomes, delay = await self._attempt(claimed, body, batch, budget)
+                    outcomes, delay = await self._attempt(claimed, body, batch, budget, permit)
                 except asyncio.CancelledError:
                     attempts = budget.used
                     finished = True
@@ -370,8 +372,6 @@ class JobRun:
                 await self._emit(item.index, outcome)
         finally:
             self._busy[w] = False
-            if not self._throttle.idle:
-                self._throttle.release()
             if session is not None and claim_sent and not finished:
                 with contextlib.suppress(JournalError):
                     for item in claimed:
@@ -391,20 +391,27 @@ class JobRun:
         return claimed, raced
 
     async def _attempt(
-        self, items: list[Item], body: str, batch: bool, budget: AttemptBudget
+        self, items: list[Item], body: str, batch: bool, budget: AttemptBudget,
+        permit: Permit | None,
     ) -> tuple[list[Outcome] | None, float]:
         """One send: final outcomes, or (None, delay) when it is to be retried."""
         message = self._message(items, body, batch=batch)
         before = budget.used
-        token = use_budget(budget)
+        provider: Any = self._provider
         try:
-            if batch:
-                result: Any = await self._provider.send_batch(message)  # type: ignore[attr-defined]
+            if self._pipelined:
+                context = SendContext(permit, budget)
+                if batch:
+                    result: Any = await provider.send_batch(message, context=context)
+                else:
+                    result = await provider.send(message, context=context)
+            elif batch:
+                result = await provider.send_batch(message)
             else:
-                result = await self._provider.send(message)
+                result = await provider.send(message)
         except SmsBridgeError as error:
             budget.settle(before)
-            return self._after_error(items, error, budget.used)
+            return await self._after_error(items, error, budget.used)
         except Exception as error:  # a provider bug: the request may have gone out
             budget.settle(before)
             attempts = budget.used
@@ -415,7 +422,6 @@ class JobRun:
                 f"the provider raised {type(error).__name__}: {error}; the message may have "
                 "been sent"), 0.0
         finally:
-            reset_budget(token)
             budget.settle(before)
         return success_outcomes(items, result, budget.used, self._next_batch_id,
                                 self.batches), 0.0
@@ -424,19 +430,19 @@ class JobRun:
         self._batch_seq += 1
         return f"{self.job_id}-b{self._batch_seq}"
 
-    def _after_error(
+    async def _after_error(
         self, items: list[Item], error: SmsBridgeError, attempts: int
     ) -> tuple[list[Outcome] | None, float]:
         """Final outcomes for this error, or (None, delay) when the send is retried."""
-        if classify(error) is SendState.UNKNOWN:
+        decision = decide(error, attempts, self._retry, idempotent=False)
+        if decision.unknown:
             return unknown_outcomes(items, attempts, self._provider_name, "delivery_unknown",
                                     str(error), error), 0.0
-        delay = self._retry.delay_for(error, attempts, idempotent=False)
-        if isinstance(error, RateLimitError):
-            # One 429 holds every worker: the pause is on the shared throttle, which this
-            # worker waits on too before its retry.
-            wait = server_delay(error.retry_after, self._throttle.max_pause)
-            self._throttle.pause(self._retry.backoff(attempts) if wait is None else wait)
+        delay = decision.wait
+        if decision.pause is not None:
+            # One 429 holds every worker: the limiter (or, without one, the throttle) is
+            # paused, and this worker waits on it too at its next acquire.
+            await self._throttle.pause(decision.pause)
             delay = None if delay is None else 0.0
         if delay is None:
             return failure_outcomes(items, attempts, self._provider_name, error), 0.0

@@ -1,8 +1,12 @@
-"""RetryPolicy and the sent / not-sent / unknown classification of a failed attempt."""
+"""RetryPolicy, and :func:`decide`: the one place that judges a failed attempt.
+
+Whether it may have taken effect (UNKNOWN, never retried blindly), whether it is retried and
+after how long, and how long a 429 holds the rate limiter: the request pipeline (per request)
+and the dispatcher (per recipient) both ask :func:`decide`, so they cannot disagree.
+"""
 
 from __future__ import annotations
 
-import enum
 import math
 import random
 import time
@@ -19,17 +23,6 @@ from ._constants import (
     MAX_SERVER_DELAY,
 )
 from .errors import RateLimitError, SmsBridgeError
-
-
-class SendState(enum.Enum):
-    """Whether a failed attempt may have had an effect on the provider."""
-
-    NOT_SENT = "not_sent"  # surely did not take effect: safe to retry, safe to fail over
-    UNKNOWN = "unknown"  # may have taken effect: never retried blindly
-
-
-def classify(error: SmsBridgeError) -> SendState:
-    return SendState.UNKNOWN if error.may_have_been_sent else SendState.NOT_SENT
 
 
 @attrs.frozen(slots=True)
@@ -63,6 +56,43 @@ class RetryPolicy:
 
 
 NO_RETRIES = RetryPolicy(max_retries=0)
+
+
+@attrs.frozen(slots=True)
+class Decision:
+    """What to do after one failed attempt.
+
+    ``wait``: seconds before the retry, or None when the error is final. ``pause``: seconds a
+    429 holds the limiter (every sender, not only this one), else None. ``unknown``: the attempt
+    may have taken effect, so the error is reported as maybe sent and never retried.
+    """
+
+    wait: float | None
+    pause: float | None
+    unknown: bool
+
+
+def decide(
+    error: SmsBridgeError,
+    attempt: int,
+    policy: RetryPolicy,
+    *,
+    idempotent: bool,
+    exhausted: bool = False,
+) -> Decision:
+    """Judge failed attempt number ``attempt`` (1-based) of a request or a send.
+
+    ``exhausted``: the recipient's retry budget is spent (see ``AttemptBudget``): final.
+    """
+    unknown = error.may_have_been_sent and not idempotent
+    pause = None
+    if isinstance(error, RateLimitError):
+        pause = server_delay(error.retry_after)
+        if pause is None:
+            pause = policy.backoff(attempt)
+    wait = None if unknown or exhausted else policy.delay_for(
+        error, attempt, idempotent=idempotent)
+    return Decision(wait, pause, unknown)
 
 
 def server_delay(seconds: object, cap: float = MAX_SERVER_DELAY) -> float | None:

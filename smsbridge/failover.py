@@ -17,7 +17,7 @@ from typing import Self
 
 from ._closing import AsyncClosing
 from ._logging import logger
-from ._retry import SendState, classify
+from ._throttle import pipelined
 from .errors import (
     AuthenticationError,
     ConfigurationError,
@@ -28,7 +28,7 @@ from .errors import (
     TransportError,
 )
 from .models import Message, Receipt
-from .protocol import Capabilities, MessagingProvider
+from .protocol import Capabilities, MessagingProvider, SendContext
 
 __all__ = ["DEFAULT_FAILOVER_ON", "FailoverProvider"]
 
@@ -74,6 +74,8 @@ class FailoverProvider(AsyncClosing):
     """
 
     rate_limiter = None  # the providers inside throttle themselves
+    #: The dispatcher's context (the recipient's retry budget) reaches pipelined members.
+    accepts_send_context = True
 
     def __init__(
         self,
@@ -108,15 +110,17 @@ class FailoverProvider(AsyncClosing):
 
     def should_fail_over(self, error: SmsBridgeError) -> bool:
         """True when the next provider may be tried after ``error``."""
-        return classify(error) is SendState.NOT_SENT and isinstance(error, self.failover_on)
+        return not error.may_have_been_sent and isinstance(error, self.failover_on)
 
-    async def send(self, message: Message) -> Receipt:
+    async def send(self, message: Message, *, context: SendContext | None = None) -> Receipt:
         # The chain's limit is its smallest member's: checked once, before the first attempt.
         self._capabilities.check_body(message.body, self._name)
         tried: list[str] = []
         last = len(self.providers) - 1
         for position, provider in enumerate(self.providers):
             try:
+                if context is not None and pipelined(provider):
+                    return await provider.send(message, context=context)  # type: ignore[call-arg]
                 return await provider.send(message)
             except SmsBridgeError as error:
                 if position == last or not self.should_fail_over(error):

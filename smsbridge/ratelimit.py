@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from contextvars import ContextVar
 
 import attrs
 from aiolimiter import AsyncLimiter
 
 from . import _constants as C
 from ._retry import server_delay
+from .limits.protocol import Permit
 
 
 @attrs.frozen(slots=True)
@@ -37,10 +37,6 @@ class RateLimitState:
                    reset_at=float(reset) if reset is not None else None)
 
 
-# Per task (each task runs in its own copy of the context): the limiter a token was reserved on.
-_reserved: ContextVar[RateLimiter | None] = ContextVar("smsbridge_rate_reserved", default=None)
-
-
 def _int(value: str | None) -> int | None:
     if value is None:
         return None
@@ -51,7 +47,8 @@ def _int(value: str | None) -> int | None:
 
 
 class RateLimiter:
-    """``max_rate`` acquisitions per ``period`` seconds, pausable by the server.
+    """``max_rate`` acquisitions per ``period`` seconds, pausable by the server: the in-process
+    :class:`~smsbridge.limits.Limiter`.
 
     ``burst`` caps how many acquisitions may happen back to back (default: 50 ms worth of the
     rate, at least one). A larger burst on top of the continuous refill lets more than the limit
@@ -89,16 +86,15 @@ class RateLimiter:
         self._budget_reset_at = 0.0
         self.state: RateLimitState | None = None
         self.pauses = 0
+        # A permit carries no per-acquisition state: one object serves every acquisition.
+        self._permit = Permit(self)
 
     @property
     def rate(self) -> float:
         """Acquisitions per second."""
         return self.max_rate / self.period
 
-    async def acquire(self) -> None:
-        if _reserved.get() is self:  # already acquired for this request by reserve()
-            _reserved.set(None)
-            return
+    async def acquire(self) -> Permit:
         while True:
             wait = self._paused_until - time.monotonic()
             if wait <= 0:
@@ -113,26 +109,14 @@ class RateLimiter:
             else:
                 self._budget -= 1
                 if self._budget <= 0:
-                    self.pause(self._budget_reset_at - time.time())
+                    self._hold(self._budget_reset_at - time.time())
+        return self._permit
 
-    async def reserve(self) -> None:
-        """Acquire now, on behalf of the next ``acquire()`` in this task.
-
-        The dispatcher reserves before it journals a recipient as in flight, so that the
-        provider's own ``acquire()`` for that request returns at once: the in-flight mark is
-        committed right before the request goes out, not long before while waiting for the
-        rate. ``release_reservation()`` drops a reservation that was not used.
-        """
-        _reserved.set(None)
-        await self.acquire()
-        _reserved.set(self)
-
-    @staticmethod
-    def release_reservation() -> None:
-        _reserved.set(None)
-
-    def pause(self, seconds: float) -> None:
+    async def pause(self, seconds: float) -> None:
         """Hold every waiter for ``seconds`` (a 429 with Retry-After), at most ``max_pause``."""
+        self._hold(seconds)
+
+    def _hold(self, seconds: float) -> None:
         delay = server_delay(seconds, self.max_pause)
         if delay is None:
             return
@@ -141,7 +125,7 @@ class RateLimiter:
             self._paused_until = until
             self.pauses += 1
 
-    def observe(self, state: RateLimitState) -> None:
+    async def observe(self, state: RateLimitState) -> None:
         """Follow the server's advertised headroom: when it is spent, wait for the reset."""
         self.state = state
         remaining = state.remaining
@@ -160,7 +144,7 @@ class RateLimiter:
         else:
             self._budget = min(self._budget, remaining)
         if self._budget <= 0:
-            self.pause(self._budget_reset_at - time.time())
+            self._hold(self._budget_reset_at - time.time())
 
     def __repr__(self) -> str:
         return f"RateLimiter({self.max_rate:g} per {self.period:g}s)"

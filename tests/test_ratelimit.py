@@ -47,50 +47,50 @@ async def test_acquire_spaces_requests_at_the_rate_after_the_burst():
 
 async def test_pause_holds_every_waiter():
     limiter = RateLimiter(1000, 1.0)
-    limiter.pause(0.05)
+    await limiter.pause(0.05)
     started = time.monotonic()
     await asyncio.gather(*(limiter.acquire() for _ in range(3)))
     assert time.monotonic() - started >= 0.045
     assert limiter.pauses == 1
 
 
-def test_a_shorter_pause_never_shortens_a_longer_one():
+async def test_a_shorter_pause_never_shortens_a_longer_one():
     limiter = RateLimiter(1000, 1.0)
-    limiter.pause(10)
-    limiter.pause(0.01)
+    await limiter.pause(10)
+    await limiter.pause(0.01)
     assert limiter.pauses == 1
     assert limiter._paused_until - time.monotonic() > 9
 
 
-def test_observe_pauses_when_the_server_budget_is_spent():
+async def test_observe_pauses_when_the_server_budget_is_spent():
     limiter = RateLimiter(1000, 1.0)
     state = RateLimitState(limit=1000, remaining=0, reset_at=time.time() + 30)
-    limiter.observe(state)
+    await limiter.observe(state)
     assert limiter.state is state
     assert limiter.pauses == 1
     assert 29 <= limiter._paused_until - time.monotonic() <= 30.5
 
 
-def test_observe_ignores_a_past_reset_and_incomplete_state():
+async def test_observe_ignores_a_past_reset_and_incomplete_state():
     limiter = RateLimiter(1000, 1.0)
-    limiter.observe(RateLimitState(limit=10, remaining=0, reset_at=time.time() - 1))
-    limiter.observe(RateLimitState(limit=10, remaining=0, reset_at=None))
+    await limiter.observe(RateLimitState(limit=10, remaining=0, reset_at=time.time() - 1))
+    await limiter.observe(RateLimitState(limit=10, remaining=0, reset_at=None))
     assert limiter.pauses == 0
 
 
-def test_observe_keeps_the_lowest_remaining_figure_within_a_window():
+async def test_observe_keeps_the_lowest_remaining_figure_within_a_window():
     limiter = RateLimiter(1000, 1.0)
     reset = time.time() + 60
-    limiter.observe(RateLimitState(limit=10, remaining=3, reset_at=reset))
-    limiter.observe(RateLimitState(limit=10, remaining=7, reset_at=reset))  # arrived late
+    await limiter.observe(RateLimitState(limit=10, remaining=3, reset_at=reset))
+    await limiter.observe(RateLimitState(limit=10, remaining=7, reset_at=reset))  # arrived late
     assert limiter._budget == 3
-    limiter.observe(RateLimitState(limit=10, remaining=9, reset_at=reset + 300))  # new window
+    await limiter.observe(RateLimitState(limit=10, remaining=9, reset_at=reset + 300))  # new window
     assert limiter._budget == 9
 
 
 async def test_our_own_requests_spend_the_advertised_budget():
     limiter = RateLimiter(1000, 1.0)
-    limiter.observe(RateLimitState(limit=10, remaining=2, reset_at=time.time() + 60))
+    await limiter.observe(RateLimitState(limit=10, remaining=2, reset_at=time.time() + 60))
     await limiter.acquire()
     assert limiter.pauses == 0
     await limiter.acquire()
@@ -100,7 +100,7 @@ async def test_our_own_requests_spend_the_advertised_budget():
 @pytest.mark.parametrize("seconds", [1e9, float("inf")])
 async def test_a_huge_pause_is_capped_at_max_pause(seconds):
     limiter = RateLimiter(1000, 1.0, max_pause=0.05)
-    limiter.pause(seconds)
+    await limiter.pause(seconds)
     started = time.monotonic()
     await asyncio.wait_for(limiter.acquire(), timeout=5.0)
     # inf is no delay at all (ignored); 1e9 is held for max_pause only.
@@ -111,7 +111,7 @@ async def test_a_huge_pause_is_capped_at_max_pause(seconds):
 @pytest.mark.parametrize("seconds", [float("nan"), float("-inf"), -5.0])
 async def test_a_nan_or_negative_pause_is_ignored(seconds):
     limiter = RateLimiter(1000, 1.0)
-    limiter.pause(seconds)
+    await limiter.pause(seconds)
     await asyncio.wait_for(limiter.acquire(), timeout=5.0)
     assert limiter.pauses == 0
 
@@ -133,7 +133,7 @@ def test_state_ignores_a_non_finite_reset(reset):
 async def test_a_reset_in_2100_holds_the_limiter_no_longer_than_max_pause():
     limiter = RateLimiter(1000, 1.0, max_pause=0.05)
     year_2100 = 4102444800.0
-    limiter.observe(RateLimitState(limit=1000, remaining=0, reset_at=year_2100))
+    await limiter.observe(RateLimitState(limit=1000, remaining=0, reset_at=year_2100))
     started = time.monotonic()
     for _ in range(3):  # the spent budget must not re-pause for decades after each request
         await asyncio.wait_for(limiter.acquire(), timeout=5.0)

@@ -13,8 +13,7 @@ from smsbridge._constants import MAX_SERVER_DELAY
 from smsbridge._retry import (
     NO_RETRIES,
     RetryPolicy,
-    SendState,
-    classify,
+    decide,
     parse_retry_after,
     server_delay,
 )
@@ -81,11 +80,29 @@ def test_no_retries_policy_never_retries():
     assert NO_RETRIES.delay_for(server_error(), 1, idempotent=True) is None
 
 
-def test_classify_splits_not_sent_from_unknown():
-    assert classify(ConnectError("x", provider="p", retryable=True)) is SendState.NOT_SENT
-    assert classify(RateLimitError("x", provider="p")) is SendState.NOT_SENT
-    unknown = TimeoutError("x", provider="p", may_have_been_sent=True)
-    assert classify(unknown) is SendState.UNKNOWN
+def test_decide_splits_not_sent_from_unknown():
+    refused = decide(ConnectError("x", provider="p", retryable=True), 1, POLICY,
+                     idempotent=False)
+    assert not refused.unknown and refused.wait is not None and refused.pause is None
+    unknown = TimeoutError("x", provider="p", retryable=True, may_have_been_sent=True)
+    maybe = decide(unknown, 1, POLICY, idempotent=False)
+    assert maybe.unknown and maybe.wait is None
+    # An idempotent request may be repeated even when it may have had an effect.
+    assert decide(unknown, 1, POLICY, idempotent=True).wait is not None
+
+
+def test_decide_pauses_the_limiter_for_a_429_and_waits_the_retry_after():
+    decision = decide(RateLimitError("x", provider="p", retry_after=7.0), 1, POLICY,
+                      idempotent=False)
+    assert decision == _retry.Decision(wait=7.0, pause=7.0, unknown=False)
+    # Without Retry-After the pause is the backoff (jittered 50-100% of 0.5 s for retry 1).
+    bare = decide(RateLimitError("x", provider="p"), 1, POLICY, idempotent=False)
+    assert bare.pause is not None and 0.25 <= bare.pause <= 0.5
+
+
+def test_decide_gives_up_when_the_budget_is_exhausted():
+    error = ConnectError("x", provider="p", retryable=True)
+    assert decide(error, 1, POLICY, idempotent=False, exhausted=True).wait is None
 
 
 @pytest.mark.parametrize(

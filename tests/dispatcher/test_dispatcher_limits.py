@@ -19,8 +19,9 @@ from smsbridge import (
     RetryPolicy,
 )
 from smsbridge.journal import Journal
+from smsbridge.limits import Limiter
 from smsbridge.models import BatchReceipt, Receipt
-from smsbridge.protocol import Capabilities
+from smsbridge.protocol import Capabilities, SendContext
 from smsbridge.testing import FakeProvider, Fault
 
 
@@ -69,6 +70,20 @@ async def test_the_rate_limit_is_held_within_five_percent(
     assert busiest_second <= 105
 
 
+class PipelinedFake(FakeProvider):
+    """Like a built-in provider: ``send`` takes the dispatcher's permit for its own limiter."""
+
+    accepts_send_context = True
+    rate_limiter: Limiter | None = None
+
+    async def send(self, message: Message, *, context: SendContext | None = None) -> Receipt:
+        permit = context.permit if context is not None else None
+        if self.rate_limiter is not None and (
+                permit is None or permit.limiter is not self.rate_limiter):
+            await self.rate_limiter.acquire()
+        return await super().send(message)
+
+
 def test_rate_limit_settings_resolve_to_one_throttle_without_double_limiting() -> None:
     fake = FakeProvider(capabilities=Capabilities(rate_limit=RateLimit(50, 1.0)))
     assert Dispatcher(fake).throttle.limiter is not None
@@ -76,15 +91,23 @@ def test_rate_limit_settings_resolve_to_one_throttle_without_double_limiting() -
     assert Dispatcher(fake, rate_limit=RateLimit(600, 60)).throttle.limiter.rate == 10  # type: ignore[union-attr]
 
     own = RateLimiter(20)
-    fake.rate_limiter = own  # type: ignore[attr-defined]  # like a built-in provider's limiter
+    fake = PipelinedFake(capabilities=Capabilities(rate_limit=RateLimit(50, 1.0)))
+    fake.rate_limiter = own  # like a built-in provider's limiter
     throttle = Dispatcher(fake).throttle
     assert throttle.limiter is None and throttle.shared is own  # the provider throttles itself
     throttle = Dispatcher(fake, rate_limit=own).throttle
     assert throttle.limiter is None  # the same limiter is never acquired twice per send
     throttle = Dispatcher(fake, rate_limit=5).throttle
-    assert throttle.limiter is not None and throttle.shared is own  # both apply; 429s pause both
-    fake.rate_limiter = None  # type: ignore[attr-defined]  # the user turned it off
+    assert throttle.limiter is not None and throttle.shared is own  # both apply
+    fake.rate_limiter = None  # the user turned it off
     throttle = Dispatcher(fake).throttle
+    assert throttle.limiter is None and throttle.shared is None
+
+
+def test_a_provider_without_send_context_keeps_its_limiter_to_itself() -> None:
+    # Its send() takes no permit: acquiring its limiter here would make each send wait twice.
+    provider = SelfThrottled(20.0)
+    throttle = Dispatcher(provider).throttle
     assert throttle.limiter is None and throttle.shared is None
 
 
@@ -176,7 +199,8 @@ async def test_in_flight_sends_still_running_after_the_grace_period_are_cancelle
 
 
 class SelfThrottled(FakeProvider):
-    """Like a built-in provider: its own limiter, acquired for every request it makes."""
+    """A third-party provider with its own limiter, acquired for every request it makes; its
+    ``send`` takes no context."""
 
     def __init__(self, rate: float, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -201,7 +225,8 @@ async def test_the_provider_limiter_is_used_once_per_send_not_twice(
 async def test_recipients_are_marked_in_flight_only_when_their_turn_to_send_comes(
     numbers: Callable[..., list[str]], journal_path: Path,
 ) -> None:
-    provider = SelfThrottled(20.0)
+    provider = PipelinedFake()
+    provider.rate_limiter = RateLimiter(20.0)
     job = asyncio.create_task(Dispatcher(provider, concurrency=16, journal=journal_path).send(
         Message(to=numbers(40), body="Hi")))
     in_flight = []
@@ -215,3 +240,16 @@ async def test_recipients_are_marked_in_flight_only_when_their_turn_to_send_come
     # Waiting for the rate happens before the mark: a crash now would leave at most the
     # request being sent "in flight", not every worker's next recipient.
     assert max(in_flight) <= 2
+
+
+async def test_a_pipelined_provider_gets_the_permit_and_its_limiter_is_used_once_per_send(
+    numbers: Callable[..., list[str]],
+) -> None:
+    provider = PipelinedFake()
+    provider.rate_limiter = RateLimiter(200.0)
+    report = await Dispatcher(provider, concurrency=16).send(Message(to=numbers(100), body="Hi"))
+
+    times = sorted(provider.call_times)
+    assert report.sent == 100
+    # Acquired twice per send, the rate would be halved to ~100/s.
+    assert (len(times) - 1) / (times[-1] - times[0]) == pytest.approx(200.0, rel=0.1)
