@@ -199,7 +199,7 @@ def canned_response(endpoint: Endpoint, n: int = 1) -> tuple[int, dict[str, str]
 
 def install_fake_transport(provider: Any, endpoint: Endpoint) -> None:
     """Answer every request of ``provider`` in-process with the server's canned response."""
-    from smsbridge._http import Response
+    from smsbridge.transport.http import Response
 
     status, header_map, content = canned_response(endpoint)
     headers = CIMultiDictProxy(CIMultiDict(header_map))
@@ -244,7 +244,8 @@ def micro_timings(samples: int = 5_000) -> list[dict[str, Any]]:
     """
     from smsbridge import Message, Outcome, OutcomeStatus, Receipt, Recipient, phone
     from smsbridge._convert import from_json
-    from smsbridge._render import Preparer, Template
+    from smsbridge.dispatch.preparer import Preparer
+    from smsbridge.dispatch.template import Template
     from smsbridge.models import DeliveryStatus
     from smsbridge.providers.textus.models import Message as TextUsMessage
     from smsbridge.providers.trackdrive.models import TextMessage

@@ -9,9 +9,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._http import Timeouts
-from ._pagination import AsyncPager, Page
-from ._retry import RetryPolicy
 from .errors import (
     AccountSuspendedError,
     APIError,
@@ -48,6 +45,7 @@ from .errors import (
     WebhookTooLargeError,
 )
 from .limits import Limiter, Permit
+from .limits.local import RateLimiter
 from .models import (
     Attachment,
     BatchReceipt,
@@ -69,31 +67,39 @@ from .protocol import (
     RateLimit,
     SendContext,
 )
-from .ratelimit import RateLimiter
 from .registry import ConnectionURL, connect, register_provider
+from .transport.http import Timeouts
+from .transport.pagination import AsyncPager, Page
+from .transport.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from .dispatcher import BulkReport, Dispatcher, FailoverProvider, OutcomeStream, Progress
-    from .journal import Journal
+    from .dispatch.dispatcher import (
+        BulkReport,
+        Dispatcher,
+        FailoverProvider,
+        OutcomeStream,
+        Progress,
+    )
+    from .journal.store import Journal
     from .providers.textus import TextUsProvider
     from .providers.trackdrive import TrackDriveProvider
     from .sandbox import Sandbox
-    from .tracking import DeliveryTracker
-    from .webhook_server import WebhookReceiver
+    from .webhooks.server import WebhookReceiver
+    from .webhooks.tracking import DeliveryTracker
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "TextUsProvider": "smsbridge.providers.textus",
     "TrackDriveProvider": "smsbridge.providers.trackdrive",
-    "Dispatcher": "smsbridge.dispatcher",
-    "BulkReport": "smsbridge.dispatcher",
-    "FailoverProvider": "smsbridge.dispatcher",
-    "OutcomeStream": "smsbridge.dispatcher",
-    "Progress": "smsbridge.dispatcher",
-    "Journal": "smsbridge.journal",
-    "WebhookReceiver": "smsbridge.webhook_server",
-    "DeliveryTracker": "smsbridge.tracking",
+    "Dispatcher": "smsbridge.dispatch.dispatcher",
+    "BulkReport": "smsbridge.dispatch.dispatcher",
+    "FailoverProvider": "smsbridge.dispatch.dispatcher",
+    "OutcomeStream": "smsbridge.dispatch.dispatcher",
+    "Progress": "smsbridge.dispatch.dispatcher",
+    "Journal": "smsbridge.journal.store",
+    "WebhookReceiver": "smsbridge.webhooks.server",
+    "DeliveryTracker": "smsbridge.webhooks.tracking",
     "Sandbox": "smsbridge.sandbox",
 }
 

@@ -7,10 +7,10 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from ._budget import AttemptBudget
 from .errors import InvalidMessage
 from .limits.protocol import Limiter, Permit
 from .models import BatchReceipt, Message, Receipt
+from .transport.budget import AttemptBudget
 
 
 @attrs.frozen(slots=True)

@@ -16,9 +16,9 @@ from urllib.parse import parse_qsl, unquote
 
 import attrs
 
-from ._urls import redact_userinfo
 from .errors import ConfigurationError
 from .protocol import MessagingProvider
+from .transport.urls import redact_userinfo
 
 ENV_VAR = "SMSBRIDGE_URL"
 ENTRY_POINT_GROUP = "smsbridge.providers"

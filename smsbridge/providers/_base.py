@@ -6,11 +6,11 @@ import warnings
 from types import TracebackType
 from typing import Any, Self
 
-from .._http import HttpClient
-from .._urls import redact_userinfo
+from ..limits.local import RateLimiter
 from ..limits.protocol import Limiter
 from ..protocol import Capabilities
-from ..ratelimit import RateLimiter
+from ..transport.http import HttpClient
+from ..transport.urls import redact_userinfo
 
 
 class BaseProvider:

@@ -13,8 +13,8 @@ import pytest
 
 from smsbridge import Dispatcher, Message, RateLimiter, RetryPolicy
 from smsbridge.errors import RateLimitError
+from smsbridge.limits.state import RateLimitState
 from smsbridge.providers.textus import TextUsProvider
-from smsbridge.ratelimit import RateLimitState
 from smsbridge.sandbox import Sandbox
 
 NUMBERS = ["+13035551234", "+17205550123", "+13035559876"]

@@ -14,7 +14,6 @@ from typing import Any
 import attrs
 
 from ..._convert import from_json
-from ..._http import Response
 from ...errors import (
     APIError,
     AttachmentError,
@@ -26,6 +25,7 @@ from ...models import Attachment
 from ...models import Message as OutgoingMessage
 from ...phone import normalize
 from ...protocol import SendContext
+from ...transport.http import Response
 from ._resource import Resource, Scope, parser
 from ._validation import attachments_payload, check_size, numbers, scheduled_at_iso
 from .models import Message

@@ -15,17 +15,17 @@ import aiohttp
 
 from ... import _constants as C
 from ..._convert import is_object
-from ..._http import HttpClient, Response, Timeouts
 from ..._logging import logger
-from ..._retry import RetryPolicy
-from ..._urls import redact_userinfo
 from ...errors import ConfigurationError
 from ...limits.protocol import Limiter
+from ...limits.state import RateLimitState
 from ...models import Attachment, BatchReceipt, DeliveryStatus, Message, Receipt, Recipient
 from ...phone import mask
 from ...protocol import Capabilities, RateLimit, SendContext
-from ...ratelimit import RateLimitState
 from ...registry import ConnectionURL
+from ...transport.http import HttpClient, Response, Timeouts
+from ...transport.retry import RetryPolicy
+from ...transport.urls import redact_userinfo
 from .._base import BaseProvider
 from .._credentials import check_credential
 from ._errors import PROVIDER, error_hook

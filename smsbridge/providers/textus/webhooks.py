@@ -17,7 +17,7 @@ from typing import Any
 from ..._convert import parse_datetime
 from ...errors import WebhookPayloadError, WebhookSignatureError
 from ...models import Attachment, DeliveryEvent, DeliveryStatus, InboundMessage, OptOutEvent
-from ...webhooks import Event, WebhookEvent, e164_or_raw, header, json_object, text_or_none
+from ...webhooks.core import Event, WebhookEvent, e164_or_raw, header, json_object, text_or_none
 
 __all__ = [
     "SIGNATURE_HEADER",

@@ -18,14 +18,14 @@ import aiohttp
 import attrs
 
 from ... import _constants as C
-from ..._http import HttpClient, Timeouts
-from ..._retry import RetryPolicy
 from ...errors import AttachmentError, ConfigurationError, InvalidMessage
 from ...limits.protocol import Limiter
 from ...models import DeliveryStatus, Message, Receipt
 from ...phone import masked_repr
 from ...protocol import Capabilities, SendContext
 from ...registry import ConnectionURL
+from ...transport.http import HttpClient, Timeouts
+from ...transport.retry import RetryPolicy
 from .._base import BaseProvider
 from .._credentials import check_credential
 from ._wire import PROVIDER, error_hook

@@ -22,7 +22,7 @@ from ... import _constants as C
 from ..._convert import parse_datetime
 from ...errors import ConfigurationError, WebhookPayloadError
 from ...models import DeliveryEvent, _masked
-from ...webhooks import Event, e164_or_raw, header, json_object, text_or_none
+from ...webhooks.core import Event, e164_or_raw, header, json_object, text_or_none
 from .models import delivery_status
 
 __all__ = [
