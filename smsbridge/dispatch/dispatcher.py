@@ -21,6 +21,7 @@ journal, so ``resume`` sends them) and ``BulkReport.stopped`` says why.
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from collections.abc import (
     AsyncIterable,
@@ -38,7 +39,7 @@ from .. import _constants as C
 from .._closing import AsyncClosing
 from .._logging import logger
 from ..errors import AttachmentError, ConfigurationError, IncompleteSourceError, JournalError
-from ..journal.session import JobSession, Prior
+from ..journal.protocol import JobStore, Prior, RunSession, SuppressionList
 from ..journal.store import Journal
 from ..limits.throttle import RateLimitSetting, resolve_throttle
 from ..models import Attachment, Message
@@ -72,7 +73,11 @@ class Dispatcher(AsyncClosing):
     ``batch_size``: group recipients with an identical rendered body into native multi-recipient
     sends of plain numbers (providers with ``capabilities.native_multi_recipient`` only; no
     per-recipient ids); a recipient whose text nobody shares gets a plain send.
-    ``suppression``: numbers (E.164) never to text (SKIPPED, reason ``"opted_out"``).
+    ``suppression``: numbers (E.164) never to text (SKIPPED, reason ``"opted_out"``): a
+    collection (checked as each recipient is prepared) or a
+    :class:`~smsbridge.journal.protocol.SuppressionList` such as a shared Redis list (checked
+    right before each recipient is claimed, so an opt-out received mid-job is honoured before
+    the next send).
     ``resend_unknown``: on resume, resend recipients whose earlier send is UNKNOWN.
     ``job_id``: names the job in the journal (default: derived from the message content, so
     re-running the same message resumes it). ``cancel_grace``: seconds in-flight sends get to
@@ -89,12 +94,12 @@ class Dispatcher(AsyncClosing):
         concurrency: int = C.DISPATCHER_CONCURRENCY,
         rate_limit: RateLimitSetting = None,
         retry: RetryPolicy | None = None,
-        journal: Journal | str | PathLike[str] | None = None,
+        journal: JobStore | str | PathLike[str] | None = None,
         on_progress: ProgressCallback | None = None,
         dry_run: bool = False,
         batch_size: int | None = None,
         default_region: str | None = None,
-        suppression: Container[str] | None = None,
+        suppression: Container[str] | SuppressionList | None = None,
         resend_unknown: bool = False,
         job_id: str | None = None,
         cancel_grace: float = C.DISPATCHER_CANCEL_GRACE,
@@ -137,16 +142,17 @@ class Dispatcher(AsyncClosing):
         self.stop_after_failures = (
             max(10, 2 * concurrency) if stop_after_failures is None else stop_after_failures)
         self._journal_setting = journal
-        self._journal: Journal | None = journal if isinstance(journal, Journal) else None
-        if journal is not None and not isinstance(journal, Journal | str | PathLike):
-            raise ConfigurationError("journal must be a path, a Journal or None")
+        self._journal: JobStore | None = journal if isinstance(journal, JobStore) else None
+        if journal is not None and not isinstance(journal, JobStore | str | PathLike):
+            raise ConfigurationError(
+                "journal must be a path, a Journal (or another JobStore) or None")
 
     def __repr__(self) -> str:
         return (f"Dispatcher(provider={self.provider.name!r}, concurrency={self.concurrency}, "
                 f"dry_run={self.dry_run})")
 
     @property
-    def journal(self) -> Journal | None:
+    def journal(self) -> JobStore | None:
         """The journal (opened on first use when given as a path)."""
         if self._journal is None and self._journal_setting is not None:
             self._journal = Journal(self._journal_setting)  # type: ignore[arg-type]
@@ -154,7 +160,7 @@ class Dispatcher(AsyncClosing):
 
     async def aclose(self) -> None:
         """Close a journal the dispatcher opened from a path (never the provider)."""
-        if self._journal is not None and not isinstance(self._journal_setting, Journal):
+        if self._journal is not None and not isinstance(self._journal_setting, JobStore):
             self._journal.close()
             self._journal = None
 
@@ -227,11 +233,11 @@ class Dispatcher(AsyncClosing):
         if journal is None:
             raise ConfigurationError(
                 "resume() needs a journal: Dispatcher(provider, journal='job.sqlite')")
-        job = journal.job(job_id or self.job_id)
+        job = await journal.find_job(job_id or self.job_id)
         if recipients is not None:
             _check_recipients(recipients)
         elif not job.source_complete:
-            stored = journal._stored_count(job.job_id)
+            stored = await journal.stored_count(job.job_id)
             raise IncompleteSourceError(
                 f"job {job.job_id} stopped before its source was read to the end: the journal "
                 f"holds only the {stored:,} entries read, so it cannot finish the job alone; "
@@ -246,7 +252,7 @@ class Dispatcher(AsyncClosing):
             return await self._report(job.spec, recipients, total=total, stored=None,
                                       job_id=job.job_id, region=region, lazy_store=True,
                                       retry_failed=retry_failed)
-        return await self._report(job.spec, journal.source(job.job_id), total=job.total,
+        return await self._report(job.spec, journal.job_source(job.job_id), total=job.total,
                                   stored=None, job_id=job.job_id, region=region,
                                   retry_failed=retry_failed)
 
@@ -267,7 +273,7 @@ class Dispatcher(AsyncClosing):
         journal = self.journal
         return BulkReport(
             outcomes=sink.outcomes(), elapsed=elapsed, job_id=job_id,
-            journal_path=str(journal.path) if journal is not None else None,
+            journal_path=journal.location if journal is not None else None,
             batches=dict(run.batches), dry_run=self.dry_run, stopped=run.stopped)
 
     async def _execute(
@@ -279,22 +285,22 @@ class Dispatcher(AsyncClosing):
         template = Template(spec.body)  # a malformed template fails the job before any send
         _check_attachments(spec.attachments, capabilities)
         journal = self.journal
-        session: JobSession | None = None
+        session: RunSession | None = None
         lookup: Callable[[list[str]], Awaitable[dict[str, Prior]]] | None = None
         if journal is None:
             job_id = job_id or f"job-{uuid.uuid4().hex[:12]}"
         elif self.dry_run:  # read the journal, never write it
-            job_id, recorded = journal._resolve_job(spec, job_id)
+            job_id, recorded = await journal.resolve_job(spec, job_id)
             if recorded:
-                lookup = _reader(journal, job_id)
+                lookup = functools.partial(journal.lookup, job_id)
         else:
             run_id = uuid.uuid4().hex
-            job_id, resumed = journal._begin_job(
+            job_id, resumed = await journal.begin_job(
                 spec, job_id=job_id, provider=self.provider.name, total=total,
                 settings={"default_region": region, "batch_size": self.batch_size,
                           "concurrency": self.concurrency},
                 replace_source=stored is not None or lazy_store, run_id=run_id)
-            session = journal._session(job_id, run_id, resend_unknown=self.resend_unknown,
+            session = journal.open_session(job_id, run_id, resend_unknown=self.resend_unknown,
                                        retry_failed=retry_failed)
             lookup = session.lookup if resumed else None
         if isinstance(sink, StreamFeed):
@@ -304,13 +310,17 @@ class Dispatcher(AsyncClosing):
         run = JobRun(
             provider=self.provider, spec=spec, throttle=self.throttle, retry=self.retry,
             preparer=Preparer(
-                template, region=region, suppression=self.suppression,
-                is_suppressed=journal._is_suppressed_cached if journal is not None else None,
+                template, region=region,
+                suppression=None if isinstance(self.suppression, SuppressionList)
+                else self.suppression,
+                is_suppressed=journal.opted_out if journal is not None else None,
                 max_body_length=capabilities.max_body_length),
             concurrency=self.concurrency, batch_size=self.batch_size, dry_run=self.dry_run,
             session=session, lookup=lookup, resend_unknown=self.resend_unknown, tally=tally,
             sink=sink, job_id=job_id, grace=self.cancel_grace, store_source=lazy_store,
-            stop_after=self.stop_after_failures, retry_failed=retry_failed)
+            stop_after=self.stop_after_failures, retry_failed=retry_failed,
+            suppression=self.suppression if isinstance(self.suppression, SuppressionList)
+            else None)
         failure: BaseException | None = None
         try:
             if session is not None and stored is not None:
@@ -346,7 +356,7 @@ async def _uninterrupted(work: Awaitable[None]) -> None:
 
 
 async def _close_session(
-    session: JobSession, run: JobRun, failure: BaseException | None, *, source_read: bool
+    session: RunSession, run: JobRun, failure: BaseException | None, *, source_read: bool
 ) -> None:
     if failure is None:
         status = "finished" if run.stopped is None else "stopped"
@@ -364,14 +374,7 @@ async def _close_session(
         logger.error("the journal could not record the end of job %s", run.job_id)
 
 
-def _reader(journal: Journal, job_id: str) -> Callable[[list[str]], Awaitable[dict[str, Prior]]]:
-    async def lookup(keys: list[str]) -> dict[str, Prior]:
-        return journal._lookup(job_id, keys)
-
-    return lookup
-
-
-def _store_source(session: JobSession, recipients: Sequence[Any]) -> None:
+def _store_source(session: RunSession, recipients: Sequence[Any]) -> None:
     """Store a known recipient list up front, so a resume from the journal alone finishes it."""
     size = C.JOURNAL_SOURCE_CHUNK
     for chunk, start in enumerate(range(0, len(recipients), size)):

@@ -47,6 +47,10 @@ class Item:
         return self.key[0] == "#"
 
 
+def opted_out_outcome(recipient: Recipient) -> Outcome:
+    return _skip(recipient, "opted_out", "the number is on the suppression list (opted out)")
+
+
 def _skip(recipient: Recipient, reason: str, error: str | None = None) -> Outcome:
     return Outcome(recipient, OutcomeStatus.SKIPPED, error=error, reason=reason)
 
@@ -104,8 +108,7 @@ class Preparer:
         if (self._suppression is not None and phone in self._suppression) or (
             self._is_suppressed is not None and self._is_suppressed(phone)
         ):
-            return Item(index, recipient, phone, None, _skip(
-                recipient, "opted_out", "the number is on the suppression list (opted out)"))
+            return Item(index, recipient, phone, None, opted_out_outcome(recipient))
         try:
             body = self._template.render(recipient.variables)
         except KeyError as exc:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from .. import _constants as C
 from .._logging import logger
 from ..errors import ErrorScope, JournalError, SmsBridgeError, error_scope
-from ..journal.session import ClaimEntry, JobSession, Prior
+from ..journal.protocol import ClaimEntry, Prior, RunSession, SuppressionList, resolve
 from ..limits.protocol import Permit
 from ..limits.throttle import Throttle, pipelined
 from ..models import Message, Outcome, OutcomeStatus
@@ -35,7 +35,7 @@ from ..transport.retry import RetryPolicy, decide
 from .batcher import Batch, Batcher
 from .channel import Channel
 from .outcomes import failure_outcomes, success_outcomes, unknown_outcomes
-from .preparer import Item, Preparer
+from .preparer import Item, Preparer, opted_out_outcome
 from .report import StopCause, Tally
 from .spec import JobSpec
 
@@ -64,7 +64,7 @@ class JobRun:
         concurrency: int,
         batch_size: int | None,
         dry_run: bool,
-        session: JobSession | None,
+        session: RunSession | None,
         lookup: Any,
         resend_unknown: bool,
         tally: Tally,
@@ -74,6 +74,7 @@ class JobRun:
         grace: float,
         store_source: bool,
         stop_after: int = 0,
+        suppression: SuppressionList | None = None,
     ) -> None:
         self._provider = provider
         self._provider_name = provider.name
@@ -86,6 +87,8 @@ class JobRun:
         self._concurrency = concurrency
         self._dry_run = dry_run
         self._session = session
+        # Checked right before each claim, so a STOP that arrives mid-job stops the next send.
+        self._suppression = suppression
         self._lookup_fn = lookup  # async (keys) -> {key: Prior}, set when the job has rows
         self._resend_unknown = resend_unknown
         self._retry_failed = retry_failed
@@ -330,6 +333,10 @@ class JobRun:
                     raced.extend((item, self._stopped_outcome(item)) for item in claimed)
                     break
                 self._busy[w] = True
+                if self._suppression is not None and not claim_sent:
+                    claimed = await self._drop_opted_out(claimed, raced)
+                    if not claimed:
+                        break
                 if session is not None and not claim_sent:
                     claim_sent = True
                     claimed, lost = await self._claim(session, claimed)
@@ -379,8 +386,26 @@ class JobRun:
                     for item in claimed:
                         session.release(item.key, attempts - recorded)
 
+    async def _drop_opted_out(
+        self, items: list[Item], skipped: list[tuple[Item, Outcome]]
+    ) -> list[Item]:
+        """The items whose number is not suppressed now; the others are SKIPPED (final)."""
+        assert self._suppression is not None
+        check = self._suppression.is_suppressed
+        keep = []
+        for item in items:
+            if await resolve(check(item.recipient.phone)):
+                outcome = opted_out_outcome(item.recipient)
+                if self._session is not None:
+                    self._session.final(item.key, item.index, outcome, 0,
+                                        item.recipient.variables)
+                skipped.append((item, outcome))
+            else:
+                keep.append(item)
+        return keep
+
     async def _claim(
-        self, session: JobSession, items: list[Item]
+        self, session: RunSession, items: list[Item]
     ) -> tuple[list[Item], list[tuple[Item, Outcome]]]:
         """Commit the in-flight marks; split off recipients another run holds or finished."""
         priors = await session.claim(

@@ -15,7 +15,16 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterable, Awaitable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    NamedTuple,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    cast,
+    runtime_checkable,
+)
 
 from ..models import Outcome
 
@@ -24,13 +33,13 @@ if TYPE_CHECKING:
     from .store import JobInfo
 
 _T = TypeVar("_T")
-MaybeAwaitable = _T | Awaitable[_T]
+MaybeAwaitable: TypeAlias = _T | Awaitable[_T]
 
 
 async def resolve(value: MaybeAwaitable[_T]) -> _T:
     """The value of a sync-or-async protocol method's result."""
     if inspect.isawaitable(value):
-        return await value
+        return cast(_T, await value)
     return value
 
 

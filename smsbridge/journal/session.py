@@ -13,13 +13,14 @@ import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from .. import _constants as C
 from .._logging import logger
 from ..dispatch.spec import dumps
 from ..errors import JournalError
 from ..models import Outcome
+from .protocol import ClaimEntry, Prior
 from .runs import end_run, forget_local, heartbeat
 from .writer import GroupWriter, each
 
@@ -41,25 +42,6 @@ _FINAL = (
     "batch_id = excluded.batch_id, run_id = excluded.run_id, updated_at = excluded.updated_at "
     "WHERE recipients.run_id IS excluded.run_id OR recipients.state = 'pending'"
 )
-
-
-class Prior(NamedTuple):
-    """A recipient's row as an earlier run (or another process) left it."""
-
-    state: str
-    reason: str | None
-    error: str | None
-    provider: str | None
-    message_id: str | None
-    batch_id: str | None
-    attempts: int
-    run_id: str | None
-
-
-class ClaimEntry(NamedTuple):
-    key: str
-    seq: int
-    variables: Mapping[str, Any]
 
 
 def lookup_rows(conn: sqlite3.Connection, job_id: str, keys: Sequence[str]) -> dict[str, Prior]:
@@ -99,7 +81,8 @@ def _write_done(conn: sqlite3.Connection, _now: float, rows: list[Any]) -> None:
 
 
 class JobSession:
-    """Queues one run's writes on the journal's :class:`GroupWriter`."""
+    """Queues one run's writes on the journal's :class:`GroupWriter` (a
+    :class:`~smsbridge.journal.protocol.RunSession`)."""
 
     def __init__(
         self, writer: GroupWriter, job_id: str, run_id: str, *, resend_unknown: bool,
@@ -120,7 +103,7 @@ class JobSession:
             "attempted_at = excluded.attempted_at "
             f"WHERE recipients.state IN ({', '.join(repr(s) for s in states)})"
         )
-        # The run's row in ``runs`` (registered by ``Journal._begin_job``) stays fresh while the
+        # The run's row in ``runs`` (registered by ``Journal.begin_job``) stays fresh while the
         # run lives, so another process can tell a live run from a dead one.
         self._heartbeat = asyncio.get_running_loop().create_task(
             self._beat(), name="smsbridge-journal-heartbeat")

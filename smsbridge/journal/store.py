@@ -56,11 +56,12 @@ from ..errors import (
 )
 from ..models import DeliveryStatus
 from ..phone import normalize
+from .protocol import Prior
 from .reconcile import reconcile
 from .report import JobInfo, JournalEntry, JournalReport, job_from_row
 from .runs import begin_run, end_run, forget_local, is_gone, live_runs
 from .schema import prepare_schema
-from .session import JobSession, Prior, lookup_rows
+from .session import JobSession, lookup_rows
 from .writer import GroupWriter
 
 __all__ = ["JobInfo", "Journal", "JournalEntry", "JournalReport"]
@@ -230,7 +231,18 @@ class Journal:
                     yield Recipient(phone, variables) if variables else phone
             chunk = rows[-1][0]
 
-    def _stored_count(self, job_id: str) -> int:
+    @property
+    def location(self) -> str:
+        """The journal's file, for reports."""
+        return str(self.path)
+
+    async def find_job(self, job_id: str | None = None) -> JobInfo:
+        return self.job(job_id)
+
+    def job_source(self, job_id: str) -> Iterator[Any]:
+        return self.source(job_id)
+
+    async def stored_count(self, job_id: str) -> int:
         """How many entries of the job's source are stored."""
         try:
             rows = self._query("SELECT coalesce(sum(json_array_length(items)), 0) "
@@ -263,7 +275,11 @@ class Journal:
             entries=lambda state=None: self.recipients(job.job_id, state=state),
         )
 
-    # --- used by the dispatcher ---------------------------------------------------------
+    # --- the job store the dispatcher uses (see journal.protocol.JobStore) -----------------
+
+    async def resolve_job(self, spec: JobSpec, job_id: str | None) -> tuple[str, bool]:
+        """(job_id, has recorded recipients). Same content and no job_id => the same job."""
+        return self._resolve_job(spec, job_id)
 
     def _resolve_job(self, spec: JobSpec, job_id: str | None) -> tuple[str, bool]:
         """(job_id, has recorded recipients). Same content and no job_id => the same job."""
@@ -280,10 +296,10 @@ class Journal:
             "SELECT 1 FROM recipients WHERE job_id = ? LIMIT 1", (job_id,)))
         return job_id, recorded
 
-    def _lookup(self, job_id: str, keys: Sequence[str]) -> dict[str, Prior]:
+    async def lookup(self, job_id: str, keys: Sequence[str]) -> dict[str, Prior]:
         return self._call("reading", lambda conn: lookup_rows(conn, job_id, keys))
 
-    def _begin_job(
+    async def begin_job(
         self, spec: JobSpec, *, job_id: str | None, provider: str, settings: Mapping[str, Any],
         total: int | None, replace_source: bool, run_id: str,
     ) -> tuple[str, bool]:
@@ -327,7 +343,7 @@ class Journal:
                            taken_over.describe())
         return job_id, resumed
 
-    def _session(
+    def open_session(
         self, job_id: str, run_id: str, *, resend_unknown: bool, retry_failed: bool = False
     ) -> JobSession:
         """A run's write session: group commit once per turn of the running loop."""
@@ -484,7 +500,7 @@ class Journal:
     def suppressed(self) -> set[str]:
         return {row[0] for row in self._query("SELECT phone FROM suppressions")}
 
-    def _is_suppressed_cached(self, phone: str) -> bool:
+    def opted_out(self, phone: str) -> bool:
         """The dispatcher's per-recipient check: an in-memory set, re-read at most once a
         second, and only when another connection (another process) changed the database."""
         now = time.monotonic()

@@ -9,7 +9,6 @@ the dispatcher skips opted-out numbers. Both are fed by ``webhooks.EventRouter``
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections import OrderedDict
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -18,6 +17,7 @@ from typing import Any, Protocol
 from .. import _constants as C
 from .._logging import logger
 from ..errors import ConfigurationError, DeliveryTimeoutError, InvalidMessage, InvalidPhoneNumber
+from ..journal.protocol import EventLedger, SuppressionList, resolve
 from ..models import DeliveryEvent, DeliveryStatus, OptOutEvent, Receipt
 from ..phone import mask
 
@@ -26,8 +26,9 @@ __all__ = ["FINAL_STATUSES", "DeliveryTracker", "JournalLike", "JournalSink"]
 FINAL_STATUSES: frozenset[DeliveryStatus] = frozenset(s for s in DeliveryStatus if s.is_final)
 
 
-class JournalLike(Protocol):
-    """The part of ``smsbridge.journal.store.Journal`` webhooks use (sync or async methods)."""
+class JournalLike(SuppressionList, EventLedger, Protocol):
+    """What webhooks apply events to: a suppression list, an event ledger and the deliveries
+    (the SQLite ``Journal`` is all three). Methods may be sync or async."""
 
     def record_delivery(
         self,
@@ -40,25 +41,6 @@ class JournalLike(Protocol):
         error_code: str | None = ...,
         to: str | None = ...,
     ) -> Any: ...
-
-    def mark_event_seen(self, event_id: str) -> Any: ...
-
-    def forget_event(self, event_id: str) -> Any: ...
-
-    def suppress(
-        self,
-        phone: str,
-        *,
-        reason: str = ...,
-        source: str | None = ...,
-        occurred_at: datetime | None = ...,
-    ) -> Any: ...
-
-    def unsuppress(self, phone: str, *, occurred_at: datetime | None = ...) -> Any: ...
-
-
-async def _resolve(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 class JournalSink:
@@ -78,8 +60,13 @@ class JournalSink:
         *,
         retry_delays: Sequence[float] = C.WEBHOOK_UNMATCHED_RETRY_DELAYS,
         max_pending: int = C.WEBHOOK_UNMATCHED_MAX_PENDING,
+        suppression: SuppressionList | None = None,
+        ledger: EventLedger | None = None,
     ) -> None:
         self.journal = journal
+        # Shared by several receivers (e.g. in Redis): opt-outs and event ids go there instead.
+        self.suppression: SuppressionList = journal if suppression is None else suppression
+        self.ledger: EventLedger = journal if ledger is None else ledger
         self._retry_delays = tuple(retry_delays)
         self._max_pending = max_pending
         self._retries: set[asyncio.Task[bool]] = set()
@@ -104,7 +91,7 @@ class JournalSink:
     async def _record(self, event: DeliveryEvent) -> bool:
         assert event.message_id is not None
         return bool(
-            await _resolve(
+            await resolve(
                 self.journal.record_delivery(
                     event.provider,
                     event.message_id,
@@ -150,15 +137,15 @@ class JournalSink:
         source = f"{event.provider}:{event.source}"
         try:
             if event.opted_out:
-                applied = await _resolve(
-                    self.journal.suppress(
+                applied = await resolve(
+                    self.suppression.suppress(
                         event.phone, reason="opted_out", source=source,
                         occurred_at=event.occurred_at,
                     )
                 )
             else:
-                applied = await _resolve(
-                    self.journal.unsuppress(event.phone, occurred_at=event.occurred_at)
+                applied = await resolve(
+                    self.suppression.unsuppress(event.phone, occurred_at=event.occurred_at)
                 )
         except InvalidPhoneNumber:  # a short code or garbage: nothing we could text anyway
             logger.warning("ignored a %s opt-out/in for an invalid number", source)
@@ -172,11 +159,11 @@ class JournalSink:
         logger.info("%s %s (%s)", verb, mask(event.phone), source)
 
     async def mark_event_seen(self, event_id: str) -> bool:
-        return bool(await _resolve(self.journal.mark_event_seen(event_id)))
+        return bool(await resolve(self.ledger.mark_event_seen(event_id)))
 
     async def forget_event(self, event_id: str) -> None:
         """Undo ``mark_event_seen`` after a failed handler so the provider's retry is applied."""
-        await _resolve(self.journal.forget_event(event_id))
+        await resolve(self.ledger.forget_event(event_id))
 
 
 _Key = tuple[str, str]

@@ -12,7 +12,7 @@ from smsbridge import DeliveryStatus, Dispatcher, Message, Outcome, OutcomeStatu
 from smsbridge.dispatch.dispatcher import _store_source
 from smsbridge.dispatch.spec import JobSpec
 from smsbridge.errors import ConfigurationError, IncompleteSourceError
-from smsbridge.journal.session import ClaimEntry
+from smsbridge.journal.protocol import ClaimEntry
 from smsbridge.journal.store import Journal
 from smsbridge.testing import FakeProvider, Fault
 
@@ -21,10 +21,10 @@ async def leave_as_crashed(path: Path, message: Message, *, sent: int, in_flight
     """Leave the journal as a process killed mid-job leaves it: the recipients stored, the first
     ``sent`` finished, the next ``in_flight`` marked in flight, the rest never reached."""
     journal = Journal(path)
-    job_id, _ = journal._begin_job(JobSpec.from_message(message), job_id=None, provider="fake",
+    job_id, _ = await journal.begin_job(JobSpec.from_message(message), job_id=None, provider="fake",
                                    settings={}, total=len(message.to), replace_source=True,
                                    run_id="the-crashed-run")
-    session = journal._session(job_id, "the-crashed-run", resend_unknown=False)
+    session = journal.open_session(job_id, "the-crashed-run", resend_unknown=False)
     _store_source(session, message.to)
     touched = message.to[:sent + in_flight]
     await session.claim([ClaimEntry(r.phone, i, r.variables) for i, r in enumerate(touched)])
