@@ -9,9 +9,11 @@ thin ``aiohttp.web`` adapter on top; any other framework can call :func:`parse_w
 
 from __future__ import annotations
 
-import importlib
+import hmac
 import inspect
 import json
+import re
+import secrets as _secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -24,6 +26,7 @@ from .._logging import logger
 from ..errors import ConfigurationError, InvalidPhoneNumber, WebhookPayloadError
 from ..models import _EMPTY, DeliveryEvent, InboundMessage, OptOutEvent
 from ..phone import normalize
+from ..registry import webhook_route
 from .tracking import DeliveryTracker, JournalLike, JournalSink
 
 __all__ = [
@@ -53,12 +56,6 @@ class WebhookEvent:
 Event = DeliveryEvent | InboundMessage | OptOutEvent | WebhookEvent
 Handler = Callable[[Any], Awaitable[object] | object]
 
-_PROVIDER_MODULES = {
-    "textus": "smsbridge.providers.textus.webhooks",
-    "trackdrive": "smsbridge.providers.trackdrive.webhooks",
-}
-
-
 def parse_webhook(
     provider: str,
     body: bytes,
@@ -73,14 +70,37 @@ def parse_webhook(
     posts are unsigned, so guard that URL with a secret path token (see ``WebhookReceiver``).
     Raises ``WebhookSignatureError`` (answer 401) or ``WebhookPayloadError`` (answer 400).
     """
-    module_name = _PROVIDER_MODULES.get(provider)
-    if module_name is None:
-        raise ConfigurationError(
-            f"no webhook parser for provider {provider!r}; use one of {sorted(_PROVIDER_MODULES)}"
-        )
-    module = importlib.import_module(module_name)
-    result: list[Event] = module.parse_request(body, headers or {}, secrets=secrets)
+    result: list[Event] = webhook_route(provider).parse(body, headers or {}, secrets=secrets)
     return result
+
+
+MIN_TOKEN_LENGTH = 22  # ~128 bits of token_urlsafe output
+_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def new_token() -> str:
+    """A fresh unguessable path token for an unsigned provider's webhook URL."""
+    return _secrets.token_urlsafe(C.WEBHOOK_TOKEN_BYTES)
+
+
+def validate_token(token: str) -> str:
+    """Return ``token`` if it is long and URL-path safe; raise ConfigurationError otherwise."""
+    if not isinstance(token, str) or not _TOKEN_PATTERN.fullmatch(token):
+        raise ConfigurationError(
+            "trackdrive_token must be URL-safe ([A-Za-z0-9_-]); generate one with "
+            "smsbridge.providers.trackdrive.webhooks.new_token()"
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigurationError(
+            f"trackdrive_token is too short to be unguessable (need at least {MIN_TOKEN_LENGTH} "
+            "characters); generate one with new_token()"
+        )
+    return token
+
+
+def check_token(given: str, expected: str) -> bool:
+    """Constant-time comparison of a path token with the configured one."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:

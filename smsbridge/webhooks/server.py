@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import traceback
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from os import PathLike
 from typing import Any
@@ -21,14 +21,12 @@ from .._logging import logger
 from ..errors import ConfigurationError, WebhookError, WebhookTooLargeError
 from ..journal.store import Journal
 from ..phone import mask_text
-from ..providers.textus import webhooks as textus_webhooks
-from ..providers.trackdrive import webhooks as trackdrive_webhooks
-from .core import Event, EventRouter, Handler
+from ..registry import WebhookRoute, webhook_routes
+from .core import Event, EventRouter, Handler, check_token, new_token, validate_token
 from .tracking import DeliveryTracker, JournalLike
 
 __all__ = ["WebhookReceiver"]
 
-TEXTUS_PATH = "/textus"
 _OK_BODY = b'{"ok":true}'
 
 
@@ -86,11 +84,10 @@ class WebhookReceiver:
         self._textus_secrets: list[str] = []
         for secret in textus_secrets:
             self.add_textus_secret(secret)
-        self._token = (
-            trackdrive_webhooks.validate_token(trackdrive_token)
-            if trackdrive_token is not None
-            else trackdrive_webhooks.new_token()
-        )
+        # The secret path token of every provider that signs nothing (TrackDrive).
+        self._token = validate_token(trackdrive_token) if trackdrive_token is not None \
+            else new_token()
+        self._secrets: dict[str, list[str]] = {"textus": self._textus_secrets}
         self.max_body_bytes = max_body_bytes
         self._owned_journal: Journal | None = None
         if isinstance(journal, str | PathLike):
@@ -104,8 +101,10 @@ class WebhookReceiver:
             tracker=tracker,
         )
         self.app = web.Application(client_max_size=max_body_bytes)
-        self.app.router.add_post(TEXTUS_PATH, self._textus)
-        self.app.router.add_post(f"{trackdrive_webhooks.PATH_PREFIX}/{{token}}", self._trackdrive)
+        # Each provider registers its own route (path and parser): none is known here.
+        self._routes = {route.provider: route for route in webhook_routes()}
+        for route in self._routes.values():
+            self.app.router.add_post(route.path, self._endpoint(route))
         self.app.on_cleanup.append(self._cleanup)
 
     def __repr__(self) -> str:  # the secrets and the path token stay out of reprs and logs
@@ -120,7 +119,7 @@ class WebhookReceiver:
 
     @property
     def textus_path(self) -> str:
-        return TEXTUS_PATH
+        return self._routes["textus"].path
 
     @property
     def trackdrive_token(self) -> str:
@@ -129,7 +128,7 @@ class WebhookReceiver:
     @property
     def trackdrive_path(self) -> str:
         """Contains the secret token: do not log it (aiohttp's access log would)."""
-        return f"{trackdrive_webhooks.PATH_PREFIX}/{self._token}"
+        return self._routes["trackdrive"].path.format(token=self._token)
 
     def add_textus_secret(self, secret: str) -> None:
         """Accept another TextUs ``webhookSecret`` (rotation: add the new, then drop the old)."""
@@ -144,37 +143,27 @@ class WebhookReceiver:
 
     def textus_webhook_url(self, public_base_url: str) -> str:
         """The URL to register with ``textus.integrations.create_webhook``."""
-        if not public_base_url.startswith(("http://", "https://")):
-            raise ConfigurationError(
-                f"public_base_url must start with https:// (got {public_base_url[:40]!r})"
-            )
-        return public_base_url.rstrip("/") + TEXTUS_PATH
+        return self._routes["textus"].url(public_base_url)
 
     def trackdrive_webhook_url(self, public_base_url: str) -> str:
         """The ``delivery_webhook_url`` to send with TrackDrive messages."""
-        return trackdrive_webhooks.delivery_webhook_url(public_base_url, self._token)
+        return self._routes["trackdrive"].url(public_base_url, self._token)
 
     async def _cleanup(self, _app: web.Application) -> None:
         await self.router.aclose()
         if self._owned_journal is not None:
             self._owned_journal.close()
 
-    async def _textus(self, request: web.Request) -> web.Response:
-        secrets = tuple(self._textus_secrets)
-        return await self._handle(
-            request,
-            "textus",
-            lambda body: textus_webhooks.parse_request(body, request.headers, secrets=secrets),
-        )
+    def _endpoint(self, route: WebhookRoute) -> Callable[[web.Request], Awaitable[web.Response]]:
+        async def endpoint(request: web.Request) -> web.Response:
+            if route.tokenized and not check_token(request.match_info["token"], self._token):
+                return _error(404, "not found")
+            secrets = tuple(self._secrets.get(route.provider, ()))
+            return await self._handle(
+                request, route.provider,
+                lambda body: route.parse(body, request.headers, secrets=secrets))
 
-    async def _trackdrive(self, request: web.Request) -> web.Response:
-        if not trackdrive_webhooks.check_token(request.match_info["token"], self._token):
-            return _error(404, "not found")
-        return await self._handle(
-            request,
-            "trackdrive",
-            lambda body: trackdrive_webhooks.parse_request(body, request.headers),
-        )
+        return endpoint
 
     async def _handle(
         self, request: web.Request, provider: str, parse: Callable[[bytes], list[Event]]

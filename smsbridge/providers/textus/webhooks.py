@@ -17,6 +17,7 @@ from typing import Any
 from ..._convert import parse_datetime
 from ...errors import WebhookPayloadError, WebhookSignatureError
 from ...models import Attachment, DeliveryEvent, DeliveryStatus, InboundMessage, OptOutEvent
+from ...registry import WebhookRoute
 from ...webhooks.core import Event, WebhookEvent, e164_or_raw, header, json_object, text_or_none
 
 __all__ = [
@@ -207,3 +208,7 @@ def _opt_out(payload: Mapping[str, Any], action: str) -> OptOutEvent:
         source="webhook",
         raw=payload,
     )
+
+
+#: The receiver serves ``POST {mount}/textus``, every request signed with a webhook secret.
+ROUTE = WebhookRoute(PROVIDER, "/textus", parse_request)
