@@ -5,13 +5,11 @@ The core knows no provider: each provider registers a :class:`WebhookRoute` (its
 parser) through the provider registry.
 """
 
+from ..models import DeliveryEvent, InboundMessage, OptOutEvent
 from .core import (
-    DeliveryEvent,
     Event,
     EventRouter,
-    InboundMessage,
     MemoryDeduplicator,
-    OptOutEvent,
     WebhookEvent,
     keyword_opt_out,
     parse_webhook,

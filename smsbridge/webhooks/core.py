@@ -29,18 +29,6 @@ from ..phone import normalize
 from ..registry import webhook_route
 from .tracking import DeliveryTracker, JournalLike, JournalSink
 
-__all__ = [
-    "DeliveryEvent",
-    "Event",
-    "EventRouter",
-    "InboundMessage",
-    "MemoryDeduplicator",
-    "OptOutEvent",
-    "WebhookEvent",
-    "keyword_opt_out",
-    "parse_webhook",
-]
-
 
 @attrs.frozen(slots=True)
 class WebhookEvent:
