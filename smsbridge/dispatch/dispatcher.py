@@ -12,9 +12,9 @@ that may have reached the provider is UNKNOWN and never resent. Dispatcher-level
 provider's own retries, a refused connection. A 429 pauses every worker.
 
 One retry budget per recipient: ``retry.max_retries + 1`` requests in all, the provider's own
-HTTP retries included (see ``_budget``). An account-level error (401, 403, a suspended account)
-stops the job at once, and so do ``stop_after_failures`` service-level failures in a row of one
-kind; recipients not yet attempted are SKIPPED with reason ``job_stopped`` (pending in the
+HTTP retries included (see ``transport.budget``). An account-level error (401, 403, a
+suspended account) stops the job at once, and so do ``stop_after_failures`` service-level
+failures in a row of one kind; recipients not yet attempted are SKIPPED with reason ``job_stopped`` (pending in the
 journal, so ``resume`` sends them) and ``BulkReport.stopped`` says why.
 """
 
@@ -61,13 +61,15 @@ Recipients = Iterable[Any] | AsyncIterable[Any]
 class Dispatcher(AsyncClosing):
     """Sends one message to many recipients through any :class:`MessagingProvider`.
 
-    ``rate_limit``: messages per second, a ``RateLimit`` or a ``RateLimiter``. By default a
+    ``rate_limit``: messages per second, a ``RateLimit`` or any ``Limiter`` (e.g. a
+    ``RateLimiter``). By default a
     provider that manages its own rate (a ``rate_limiter`` attribute, as built-in providers
     have, even when set to None) is left to it, and any other provider is held to its
-    ``capabilities.rate_limit``. A 429 pauses every worker (see ``_throttle``).
+    ``capabilities.rate_limit``. A 429 pauses every worker (see ``limits.throttle``).
     ``retry``: dispatcher-level retries of definitely-not-sent failures (default
-    ``RetryPolicy()``; ``RetryPolicy(max_retries=0)`` turns them off). ``journal``: a path or a
-    :class:`Journal`; with one, the job is resumable and its suppression list is honoured.
+    ``RetryPolicy()``; ``RetryPolicy(max_retries=0)`` turns them off). ``journal``: a path, a
+    :class:`Journal` or another :class:`~smsbridge.journal.protocol.JobStore`; with one, the job
+    is resumable and its suppression list is honoured.
     ``dry_run``: validate, render and de-duplicate without calling the provider; every
     recipient that would be sent is SKIPPED with reason ``"dry_run"`` and ``Outcome.message``.
     ``batch_size``: group recipients with an identical rendered body into native multi-recipient

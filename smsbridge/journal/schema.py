@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS runs (
 # suppression keeps the time its opt-out happened (``occurred_at``; before, only when it was
 # stored) and ``opt_ins`` keeps the latest opt-in per number (before, an opt-in left no trace),
 # which an older, redelivered opt-out must not override. ``runs`` holds each job's live run
-# (see ``_journal_runs``); a schema-2 smsbridge would ignore it, so the version bump keeps it out.
+# (see ``journal.runs``); a schema-2 smsbridge would ignore it, so the version bump keeps it out.
 _MIGRATIONS = {
     1: ("ALTER TABLE recipients ADD COLUMN input TEXT",
         "ALTER TABLE recipients ADD COLUMN attempted_at REAL"),

@@ -21,7 +21,7 @@ webhook receiver in one process.
 
 A job has one live run at a time: a second run (another process, another host, or another
 dispatcher in this process) is refused with :class:`JobBusyError` naming the first, and takes
-over only once the first is provably gone (see ``_journal_runs``).
+over only once the first is provably gone (see ``journal.runs``).
 
 A journal is three files that travel together: ``x.sqlite``, ``x.sqlite-wal`` and
 ``x.sqlite-shm``. While a run is live (or after it crashed) the latest states are in the
@@ -375,7 +375,7 @@ class Journal:
         no message id and was attempted before ``occurred_at`` gets the id and becomes SENT
         with reason ``"reconciled"`` — the provider's own report proves it accepted the
         message, so it is never resent. Ambiguous matches are left alone (see
-        ``_journal_reconcile``); ``report().reconciled`` counts the reconciled rows.
+        ``journal.reconcile``); ``report().reconciled`` counts the reconciled rows.
         """
         status = DeliveryStatus.parse(status)
         when = occurred_at.timestamp() if occurred_at is not None else time.time()

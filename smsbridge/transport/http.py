@@ -171,7 +171,7 @@ class HttpClient:
         self._read_deadlines: ReadDeadlines | None = None
         read, connect = self.timeouts.read, self.timeouts.connect
         if read and connect and read > connect:
-            # Far cheaper than aiohttp's per-read timers; see _read_deadlines for when it applies.
+            # Far cheaper than aiohttp's per-read timers (see transport.deadlines: when it applies).
             self._read_deadlines = ReadDeadlines(read)
             self._client_timeout = aiohttp.ClientTimeout(
                 total=self.timeouts.total, connect=connect, sock_connect=connect)

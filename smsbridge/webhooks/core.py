@@ -2,7 +2,7 @@
 
 Each provider's ``webhooks`` module verifies and parses its own wire format into the events
 below; :class:`EventRouter` applies them exactly once (webhooks arrive at least once) to the
-journal, the delivery tracker and the user's handlers. ``webhook_server.WebhookReceiver`` is the
+journal, the delivery tracker and the user's handlers. ``webhooks.server.WebhookReceiver`` is the
 thin ``aiohttp.web`` adapter on top; any other framework can call :func:`parse_webhook` and
 :meth:`EventRouter.dispatch` directly.
 """
