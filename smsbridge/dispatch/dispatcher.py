@@ -14,8 +14,9 @@ provider's own retries, a refused connection. A 429 pauses every worker.
 One retry budget per recipient: ``retry.max_retries + 1`` requests in all, the provider's own
 HTTP retries included (see ``transport.budget``). An account-level error (401, 403, a
 suspended account) stops the job at once, and so do ``stop_after_failures`` service-level
-failures in a row of one kind; recipients not yet attempted are SKIPPED with reason ``job_stopped`` (pending in the
-journal, so ``resume`` sends them) and ``BulkReport.stopped`` says why.
+failures in a row of one kind; recipients not yet attempted are SKIPPED with reason
+``job_stopped`` (pending in the journal, so ``resume`` sends them) and ``BulkReport.stopped``
+says why.
 """
 
 from __future__ import annotations
