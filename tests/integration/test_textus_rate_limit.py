@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from smsbridge import Dispatcher, Message, RateLimiter, RetryPolicy
+from smsbridge import Dispatcher, Message, Permit, RateLimiter, RetryPolicy
 from smsbridge.errors import RateLimitError
 from smsbridge.limits.state import RateLimitState
 from smsbridge.providers.textus import TextUsProvider
@@ -102,3 +102,29 @@ async def test_a_429_in_a_bulk_send_pauses_the_provider_limiter_once(
     assert wire.statuses().count(429) == 1
     assert len(limiter.pause_calls) == 1
     assert sb.records[2].accepted_at >= math.ceil(sb.records[0].accepted_at)
+
+
+class AcquireCounter(RateLimiter):
+    """A real in-process limiter that counts the permits it grants."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__(rate)
+        self.granted = 0
+
+    async def acquire(self) -> Permit:
+        self.granted += 1
+        return await super().acquire()
+
+
+async def test_a_bulk_send_acquires_the_provider_limiter_once_per_request(
+    make_textus: Callable[..., TextUsProvider], wire: Any
+) -> None:
+    # The dispatcher acquires before the in-flight mark and hands the permit down with the
+    # send: the pipeline uses it instead of acquiring again.
+    limiter = AcquireCounter(1000.0)
+    numbers = [f"+1303555{i:04d}" for i in range(100, 130)]
+    async with Sandbox(seed=1) as sb, make_textus(sb, rate_limiter=limiter) as textus:
+        report = await Dispatcher(textus, concurrency=8).send(Message(to=numbers, body="Hi"))
+    assert report.sent == 30
+    assert len(wire.statuses()) == 30
+    assert limiter.granted == 30
