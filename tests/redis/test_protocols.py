@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from redis_server import RedisServer
 
+from smsbridge import Dispatcher, Message, OutcomeStatus
 from smsbridge.journal.protocol import EventLedger, SuppressionList
 from smsbridge.limits import Limiter
+from smsbridge.providers.textus import TextUsProvider
 from smsbridge.redis import RedisEventLedger, RedisLimiter, RedisSuppressionList
+from smsbridge.sandbox import Sandbox
 
 
 async def test_the_redis_backends_implement_the_limiter_suppression_and_ledger_protocols(
@@ -22,3 +25,27 @@ async def test_the_redis_backends_implement_the_limiter_suppression_and_ledger_p
         await suppression.aclose()
         await ledger.aclose()
         await limiter.aclose()
+
+
+async def test_a_redis_limiter_and_suppression_list_plug_into_a_bulk_send_unchanged(
+        redis_server: RedisServer) -> None:
+    # The engine knows only the protocols: the provider takes the RedisLimiter as its limiter
+    # (the dispatcher hands its permit down), the dispatcher checks the Redis list at claim time.
+    numbers = [f"+1303555{i:04d}" for i in range(100, 120)]
+    limiter = RedisLimiter(redis_server.url, limiter_id="bulk", max_rate=200.0)
+    suppression = RedisSuppressionList(redis_server.url)
+    try:
+        await suppression.suppress(numbers[5], source="textus:webhook")
+        async with Sandbox(seed=1) as sb, TextUsProvider(
+                sb.textus_token, sb.textus_account, base_url=sb.textus_url,
+                rate_limiter=limiter) as textus:
+            report = await Dispatcher(textus, concurrency=4, suppression=suppression).send(
+                Message(to=numbers, body="Hi"))
+            accepted = sb.accepted_numbers()
+    finally:
+        await suppression.aclose()
+        await limiter.aclose()
+    assert report.sent == 19
+    assert report.outcomes[5].status is OutcomeStatus.SKIPPED
+    assert report.outcomes[5].reason == "opted_out"
+    assert numbers[5] not in accepted and len(accepted) == 19
