@@ -24,10 +24,11 @@ import attrs
 from .. import _constants as C
 from .._logging import logger
 from ..errors import ConfigurationError, InvalidPhoneNumber, WebhookPayloadError
+from ..journal.protocol import EventLedger, SuppressionList, resolve
 from ..models import _EMPTY, DeliveryEvent, InboundMessage, OptOutEvent
 from ..phone import normalize
 from ..registry import webhook_route
-from .tracking import DeliveryTracker, JournalLike, JournalSink
+from .tracking import DeliveryTracker, JournalLike, JournalSink, apply_opt_out
 
 
 @attrs.frozen(slots=True)
@@ -220,21 +221,22 @@ class MemoryDeduplicator:
 
 
 class JournalDeduplicator:
-    """Memory first (cheap, catches concurrent duplicates), then the journal (survives restarts)."""
+    """Memory first (cheap, catches concurrent duplicates), then the ledger (the journal, or a
+    store shared by every receiver: survives restarts, and sees the other receivers' events)."""
 
-    def __init__(self, sink: JournalSink, memory: MemoryDeduplicator) -> None:
-        self._sink = sink
+    def __init__(self, ledger: EventLedger, memory: MemoryDeduplicator) -> None:
+        self._ledger = ledger
         self._memory = memory
 
     async def claim(self, event_id: str) -> bool:
         if not await self._memory.claim(event_id):
             return False
-        # False: seen before a restart; the memory keeps it from now on.
-        return await self._sink.mark_event_seen(event_id)
+        # False: seen before a restart (or by another receiver); the memory keeps it from now.
+        return bool(await resolve(self._ledger.mark_event_seen(event_id)))
 
     async def release(self, event_id: str) -> None:
         await self._memory.release(event_id)
-        await self._sink.forget_event(event_id)
+        await resolve(self._ledger.forget_event(event_id))
 
 
 async def call_handler(handler: Handler | None, event: object) -> None:
@@ -252,6 +254,8 @@ class EventRouter:
     With a journal, a delivery updates the recipient row it belongs to, an opt-out (or an
     inbound STOP-style keyword) updates the suppression list the dispatcher honours, and event
     ids are remembered in the journal so replays after a restart are ignored too.
+    ``suppression`` and ``ledger`` (e.g. in Redis, shared by every receiver and dispatcher)
+    take the opt-outs and the event ids instead of the journal, with or without one.
     """
 
     def __init__(
@@ -264,16 +268,21 @@ class EventRouter:
         journal: JournalLike | None = None,
         tracker: DeliveryTracker | None = None,
         dedup: Deduplicator | None = None,
+        suppression: SuppressionList | None = None,
+        ledger: EventLedger | None = None,
     ) -> None:
         self.on_delivery = on_delivery
         self.on_inbound = on_inbound
         self.on_opt_out = on_opt_out
         self.on_event = on_event
         self.tracker = tracker if tracker is not None else DeliveryTracker()
-        self._sink = JournalSink(journal) if journal is not None else None
+        self._sink = None if journal is None else JournalSink(
+            journal, suppression=suppression, ledger=ledger)
+        self._suppression = suppression if self._sink is None else self._sink.suppression
+        events_ledger = ledger if self._sink is None else self._sink.ledger
         if dedup is None:
             memory = MemoryDeduplicator()
-            dedup = JournalDeduplicator(self._sink, memory) if self._sink else memory
+            dedup = memory if events_ledger is None else JournalDeduplicator(events_ledger, memory)
         self._dedup = dedup
 
     async def dispatch(self, events: Iterable[Event]) -> int:
@@ -328,6 +337,6 @@ class EventRouter:
             await call_handler(self.on_event, event)
 
     async def _apply_opt_out(self, event: OptOutEvent) -> None:
-        if self._sink is not None:
-            await self._sink.opt_out(event)
+        if self._suppression is not None:
+            await apply_opt_out(self._suppression, event)
         await call_handler(self.on_opt_out, event)

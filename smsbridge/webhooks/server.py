@@ -19,6 +19,7 @@ from aiohttp import web
 from .. import _constants as C
 from .._logging import logger
 from ..errors import ConfigurationError, WebhookError, WebhookTooLargeError
+from ..journal.protocol import EventLedger, SuppressionList
 from ..journal.store import Journal
 from ..phone import mask_text
 from ..registry import WebhookRoute, webhook_routes
@@ -76,6 +77,8 @@ class WebhookReceiver:
         journal: JournalLike | str | PathLike[str] | None = None,
         tracker: DeliveryTracker | None = None,
         max_body_bytes: int = C.WEBHOOK_MAX_BODY_BYTES,
+        suppression: SuppressionList | None = None,
+        ledger: EventLedger | None = None,
     ) -> None:
         if isinstance(textus_secrets, str):
             raise ConfigurationError("textus_secrets must be a list of secrets, not one string")
@@ -99,6 +102,8 @@ class WebhookReceiver:
             on_event=on_event,
             journal=journal,
             tracker=tracker,
+            suppression=suppression,
+            ledger=ledger,
         )
         self.app = web.Application(client_max_size=max_body_bytes)
         # Each provider registers its own route (path and parser): none is known here.

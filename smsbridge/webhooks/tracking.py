@@ -21,7 +21,7 @@ from ..journal.protocol import EventLedger, SuppressionList, resolve
 from ..models import DeliveryEvent, DeliveryStatus, OptOutEvent, Receipt
 from ..phone import mask
 
-__all__ = ["FINAL_STATUSES", "DeliveryTracker", "JournalLike", "JournalSink"]
+__all__ = ["FINAL_STATUSES", "DeliveryTracker", "JournalLike", "JournalSink", "apply_opt_out"]
 
 FINAL_STATUSES: frozenset[DeliveryStatus] = frozenset(s for s in DeliveryStatus if s.is_final)
 
@@ -41,6 +41,35 @@ class JournalLike(SuppressionList, EventLedger, Protocol):
         error_code: str | None = ...,
         to: str | None = ...,
     ) -> Any: ...
+
+
+async def apply_opt_out(suppression: SuppressionList, event: OptOutEvent) -> None:
+    """Apply an opt-out or opt-in to ``suppression`` at the event's own time: a redelivered
+    older event never overrides a newer one (the list decides, and says whether it
+    applied)."""
+    source = f"{event.provider}:{event.source}"
+    try:
+        if event.opted_out:
+            applied = await resolve(
+                suppression.suppress(
+                    event.phone, reason="opted_out", source=source,
+                    occurred_at=event.occurred_at,
+                )
+            )
+        else:
+            applied = await resolve(
+                suppression.unsuppress(event.phone, occurred_at=event.occurred_at)
+            )
+    except InvalidPhoneNumber:  # a short code or garbage: nothing we could text anyway
+        logger.warning("ignored a %s opt-out/in for an invalid number", source)
+        return
+    kind = "opt-out" if event.opted_out else "opt-in"
+    if applied is False:  # a journal that returns None (older JournalLike) applied it
+        logger.info("ignored an older %s of %s (%s): a newer opt-out/in is on record",
+                    kind, mask(event.phone), source)
+        return
+    verb = "suppressed" if event.opted_out else "unsuppressed"
+    logger.info("%s %s (%s)", verb, mask(event.phone), source)
 
 
 class JournalSink:
@@ -132,31 +161,8 @@ class JournalSink:
         await asyncio.gather(*self._retries, return_exceptions=True)
 
     async def opt_out(self, event: OptOutEvent) -> None:
-        """Apply an opt-out or opt-in at the event's own time: a redelivered older event never
-        overrides a newer one (the journal decides, and says whether it applied)."""
-        source = f"{event.provider}:{event.source}"
-        try:
-            if event.opted_out:
-                applied = await resolve(
-                    self.suppression.suppress(
-                        event.phone, reason="opted_out", source=source,
-                        occurred_at=event.occurred_at,
-                    )
-                )
-            else:
-                applied = await resolve(
-                    self.suppression.unsuppress(event.phone, occurred_at=event.occurred_at)
-                )
-        except InvalidPhoneNumber:  # a short code or garbage: nothing we could text anyway
-            logger.warning("ignored a %s opt-out/in for an invalid number", source)
-            return
-        kind = "opt-out" if event.opted_out else "opt-in"
-        if applied is False:  # a journal that returns None (older JournalLike) applied it
-            logger.info("ignored an older %s of %s (%s): a newer opt-out/in is on record",
-                        kind, mask(event.phone), source)
-            return
-        verb = "suppressed" if event.opted_out else "unsuppressed"
-        logger.info("%s %s (%s)", verb, mask(event.phone), source)
+        """Apply an opt-out or opt-in at the event's own time (see :func:`apply_opt_out`)."""
+        await apply_opt_out(self.suppression, event)
 
     async def mark_event_seen(self, event_id: str) -> bool:
         return bool(await resolve(self.ledger.mark_event_seen(event_id)))

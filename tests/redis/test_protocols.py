@@ -7,9 +7,11 @@ from redis_server import RedisServer
 from smsbridge import Dispatcher, Message, OutcomeStatus
 from smsbridge.journal.protocol import EventLedger, SuppressionList
 from smsbridge.limits import Limiter
+from smsbridge.models import OptOutEvent
 from smsbridge.providers.textus import TextUsProvider
 from smsbridge.redis import RedisEventLedger, RedisLimiter, RedisSuppressionList
 from smsbridge.sandbox import Sandbox
+from smsbridge.webhooks import EventRouter
 
 
 async def test_the_redis_backends_implement_the_limiter_suppression_and_ledger_protocols(
@@ -49,3 +51,23 @@ async def test_a_redis_limiter_and_suppression_list_plug_into_a_bulk_send_unchan
     assert report.outcomes[5].status is OutcomeStatus.SKIPPED
     assert report.outcomes[5].reason == "opted_out"
     assert numbers[5] not in accepted and len(accepted) == 19
+
+
+async def test_two_receivers_sharing_redis_apply_a_redelivered_stop_once_and_suppress_it(
+        redis_server: RedisServer) -> None:
+    stores = [(RedisSuppressionList(redis_server.url), RedisEventLedger(redis_server.url))
+              for _ in range(2)]
+    seen: list[OptOutEvent] = []
+    try:
+        routers = [EventRouter(on_opt_out=seen.append, suppression=suppression, ledger=ledger)
+                   for suppression, ledger in stores]
+        stop = OptOutEvent(provider="textus", phone="+13035550142", event_id="textus:opt-1")
+        # The provider redelivers the event to the other replica.
+        applied = [await router.dispatch([stop]) for router in routers]
+        assert applied == [1, 0]
+        assert len(seen) == 1
+        assert await stores[1][0].is_suppressed("+13035550142")
+    finally:
+        for suppression, ledger in stores:
+            await suppression.aclose()
+            await ledger.aclose()
