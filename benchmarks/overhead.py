@@ -39,18 +39,16 @@ Func = tuple[str, int, str]
 CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("phone validation", ("/phonenumbers/", "smsbridge/phone.py")),
     ("JSON encode/decode", ("/json/",)),
-    ("journal (SQLite)", ("smsbridge/journal.py", "smsbridge/_journal", "sqlite3")),
+    ("journal (SQLite)", ("smsbridge/journal/", "sqlite3")),
     ("models / parsing (attrs, cattrs)",
      ("smsbridge/_convert.py", "/cattrs/", "/attr/", "/attrs/", "<attrs generated",
       "smsbridge/models.py", "/models.py")),
     ("provider request/receipt", ("smsbridge/providers/",)),
     ("HTTP pipeline (_http, rate limit, retry)",
-     ("smsbridge/_http.py", "smsbridge/_read_deadlines.py", "smsbridge/ratelimit.py",
-      "smsbridge/_retry.py", "smsbridge/errors.py", "/aiolimiter/")),
+     ("smsbridge/transport/", "smsbridge/limits/local.py", "smsbridge/limits/state.py",
+      "smsbridge/limits/protocol.py", "smsbridge/errors.py", "/aiolimiter/")),
     ("dispatcher (job engine, render, report)",
-     ("smsbridge/dispatcher.py", "smsbridge/_job.py", "smsbridge/_render.py",
-      "smsbridge/_report.py", "smsbridge/_outcomes.py", "smsbridge/_throttle.py",
-      "smsbridge/_stream.py", "smsbridge/_channel.py", "smsbridge/failover.py")),
+     ("smsbridge/dispatch/", "smsbridge/limits/throttle.py")),
     ("fake provider (test kit)", ("smsbridge/testing",)),
     ("logging", ("/logging/", "smsbridge/_logging.py")),
     ("aiohttp / yarl / multidict", ("/aiohttp/", "/yarl/", "/multidict/")),
@@ -199,7 +197,7 @@ def canned_response(endpoint: Endpoint, n: int = 1) -> tuple[int, dict[str, str]
 
 def install_fake_transport(provider: Any, endpoint: Endpoint) -> None:
     """Answer every request of ``provider`` in-process with the server's canned response."""
-    from smsbridge._http import Response
+    from smsbridge.transport.http import Response
 
     status, header_map, content = canned_response(endpoint)
     headers = CIMultiDictProxy(CIMultiDict(header_map))
@@ -244,7 +242,8 @@ def micro_timings(samples: int = 5_000) -> list[dict[str, Any]]:
     """
     from smsbridge import Message, Outcome, OutcomeStatus, Receipt, Recipient, phone
     from smsbridge._convert import from_json
-    from smsbridge._render import Preparer, Template
+    from smsbridge.dispatch.preparer import Preparer
+    from smsbridge.dispatch.template import Template
     from smsbridge.models import DeliveryStatus
     from smsbridge.providers.textus.models import Message as TextUsMessage
     from smsbridge.providers.trackdrive.models import TextMessage
@@ -262,7 +261,7 @@ def micro_timings(samples: int = 5_000) -> list[dict[str, Any]]:
     status, headers, td_body = canned_response(TRACKDRIVE)
     response = asyncio.run(trackdrive.http._send_once("POST", "u", None, None, {}, 1, 0.0))
     hook = trackdrive.http._error_hook
-    record = trackdrive.text_messages._record
+    record = trackdrive.text_messages.parse_record
     recipient = Recipient(nums[0])
     receipt = Receipt(provider="trackdrive", message_id="1", status=DeliveryStatus.QUEUED,
                       to=nums[0])

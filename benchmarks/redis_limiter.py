@@ -65,7 +65,7 @@ async def _commands(client: Any) -> int:
 async def measure(url: str, *, seconds: float, rate: float, concurrency: int) -> dict[str, Any]:
     import redis.asyncio as aioredis
 
-    from smsbridge.ratelimit import RateLimiter
+    from smsbridge.limits.local import RateLimiter
     from smsbridge.redis import RedisLimiter
 
     client = aioredis.Redis.from_url(url)

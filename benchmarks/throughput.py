@@ -101,8 +101,8 @@ def make_provider(server_url: str, endpoint: Endpoint) -> Any:
     limit runs, and its per-request bookkeeping is part of what is measured.
     """
     if endpoint is TEXTUS:
+        from smsbridge.limits.local import RateLimiter
         from smsbridge.providers.textus import TextUsProvider
-        from smsbridge.ratelimit import RateLimiter
 
         return TextUsProvider(
             TEXTUS_TOKEN, TEXTUS_ACCOUNT, base_url=endpoint.base_url(server_url),

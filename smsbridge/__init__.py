@@ -9,9 +9,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._http import Timeouts
-from ._pagination import AsyncPager, Page
-from ._retry import RetryPolicy
 from .errors import (
     AccountSuspendedError,
     APIError,
@@ -47,6 +44,8 @@ from .errors import (
     WebhookSignatureError,
     WebhookTooLargeError,
 )
+from .limits import Limiter, Permit
+from .limits.local import RateLimiter
 from .models import (
     Attachment,
     BatchReceipt,
@@ -60,32 +59,47 @@ from .models import (
     Receipt,
     Recipient,
 )
-from .protocol import BatchSendingProvider, Capabilities, MessagingProvider, RateLimit
-from .ratelimit import RateLimiter
+from .protocol import (
+    BatchSendingProvider,
+    Capabilities,
+    MessagingProvider,
+    PipelinedProvider,
+    RateLimit,
+    SendContext,
+)
 from .registry import ConnectionURL, connect, register_provider
+from .transport.http import Timeouts
+from .transport.pagination import AsyncPager, Page
+from .transport.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from .dispatcher import BulkReport, Dispatcher, FailoverProvider, OutcomeStream, Progress
-    from .journal import Journal
+    from .dispatch.dispatcher import (
+        BulkReport,
+        Dispatcher,
+        FailoverProvider,
+        OutcomeStream,
+        Progress,
+    )
+    from .journal.store import Journal
     from .providers.textus import TextUsProvider
     from .providers.trackdrive import TrackDriveProvider
     from .sandbox import Sandbox
-    from .tracking import DeliveryTracker
-    from .webhook_server import WebhookReceiver
+    from .webhooks.server import WebhookReceiver
+    from .webhooks.tracking import DeliveryTracker
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "TextUsProvider": "smsbridge.providers.textus",
     "TrackDriveProvider": "smsbridge.providers.trackdrive",
-    "Dispatcher": "smsbridge.dispatcher",
-    "BulkReport": "smsbridge.dispatcher",
-    "FailoverProvider": "smsbridge.dispatcher",
-    "OutcomeStream": "smsbridge.dispatcher",
-    "Progress": "smsbridge.dispatcher",
-    "Journal": "smsbridge.journal",
-    "WebhookReceiver": "smsbridge.webhook_server",
-    "DeliveryTracker": "smsbridge.tracking",
+    "Dispatcher": "smsbridge.dispatch.dispatcher",
+    "BulkReport": "smsbridge.dispatch.dispatcher",
+    "FailoverProvider": "smsbridge.dispatch.dispatcher",
+    "OutcomeStream": "smsbridge.dispatch.dispatcher",
+    "Progress": "smsbridge.dispatch.dispatcher",
+    "Journal": "smsbridge.journal.store",
+    "WebhookReceiver": "smsbridge.webhooks.server",
+    "DeliveryTracker": "smsbridge.webhooks.tracking",
     "Sandbox": "smsbridge.sandbox",
 }
 
@@ -131,6 +145,7 @@ __all__ = [
     "Journal",
     "JournalError",
     "JournalWalMissingError",
+    "Limiter",
     "Message",
     "MessagingProvider",
     "NotFoundError",
@@ -140,6 +155,8 @@ __all__ = [
     "OutcomeStream",
     "Page",
     "PermissionDeniedError",
+    "Permit",
+    "PipelinedProvider",
     "Progress",
     "RateLimit",
     "RateLimitError",
@@ -149,6 +166,7 @@ __all__ = [
     "RedirectError",
     "RetryPolicy",
     "Sandbox",
+    "SendContext",
     "ServerError",
     "SmsBridgeError",
     "TemplateError",

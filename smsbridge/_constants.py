@@ -11,7 +11,7 @@ TOTAL_TIMEOUT = 60.0
 CONNECTION_LIMIT = 100
 CONNECTION_LIMIT_PER_HOST = 0  # 0 = no per-host cap beyond CONNECTION_LIMIT
 
-# --- retries (only for requests that surely did not take effect; see _retry.py)
+# --- retries (only for requests that surely did not take effect; see transport/retry.py)
 MAX_RETRIES = 2
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0

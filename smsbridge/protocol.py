@@ -8,7 +8,9 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from .errors import InvalidMessage
+from .limits.protocol import Limiter, Permit
 from .models import BatchReceipt, Message, Receipt
+from .transport.budget import AttemptBudget
 
 
 @attrs.frozen(slots=True)
@@ -83,3 +85,32 @@ class BatchSendingProvider(MessagingProvider, Protocol):
     """
 
     async def send_batch(self, message: Message) -> BatchReceipt: ...
+
+
+@attrs.define(slots=True)
+class SendContext:
+    """What a dispatcher hands one send explicitly: the rate-limit permit it already acquired
+    (the request pipeline then does not wait a second time; whoever uses it sets it to None, so
+    a retry or a failover's next provider acquires its own) and the recipient's retry budget,
+    shared by every level that retries."""
+
+    permit: Permit | None = None
+    budget: AttemptBudget | None = None
+
+
+@runtime_checkable
+class PipelinedProvider(MessagingProvider, Protocol):
+    """A provider whose ``send`` (and ``send_batch``, if any) takes ``context=SendContext``.
+
+    The dispatcher checks this once per job: for such a provider it acquires the provider's own
+    ``rate_limiter`` before it marks a recipient in flight and hands the permit down; any other
+    provider is called as ``send(message)`` and keeps throttling itself.
+    """
+
+    @property
+    def accepts_send_context(self) -> bool: ...
+
+    @property
+    def rate_limiter(self) -> Limiter | None: ...
+
+    async def send(self, message: Message, *, context: SendContext | None = None) -> Receipt: ...

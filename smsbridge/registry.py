@@ -2,7 +2,9 @@
 
 Providers register by URL scheme; third-party adapters register through the
 ``smsbridge.providers`` entry-point group, so ``pip install smsbridge-foo`` is all it takes.
-A provider factory receives a parsed :class:`ConnectionURL` and keyword overrides.
+A provider factory receives a parsed :class:`ConnectionURL` and keyword overrides. A provider
+that receives webhooks also registers its :class:`WebhookRoute` (its path and its parser), so
+the webhook core and receiver serve it without knowing it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from urllib.parse import parse_qsl, unquote
 
 import attrs
 
-from ._urls import redact_userinfo
 from .errors import ConfigurationError
 from .protocol import MessagingProvider
+from .transport.urls import redact_userinfo
 
 ENV_VAR = "SMSBRIDGE_URL"
 ENTRY_POINT_GROUP = "smsbridge.providers"
@@ -26,7 +28,66 @@ ENTRY_POINT_GROUP = "smsbridge.providers"
 ProviderFactory = Callable[..., MessagingProvider]
 
 _registry: dict[str, ProviderFactory] = {}
+_webhook_routes: dict[str, WebhookRoute] = {}
 _entry_points_loaded = False
+
+
+@attrs.frozen(slots=True)
+class WebhookRoute:
+    """Where and how one provider's webhooks reach a receiver.
+
+    ``path`` is relative to the receiver's mount point; a ``{token}`` segment is a secret path
+    token (for a provider that signs nothing), checked by the receiver before parsing.
+    ``parse(body, headers, secrets=...)`` verifies (where the provider signs) and parses one
+    request into events, raising ``WebhookSignatureError`` or ``WebhookPayloadError``.
+    """
+
+    provider: str
+    path: str
+    parse: Callable[..., list[Any]] = attrs.field(repr=False)
+
+    @property
+    def tokenized(self) -> bool:
+        return "{token}" in self.path
+
+    def url(self, public_base_url: str, token: str | None = None) -> str:
+        """The URL to give the provider: ``public_base_url`` (the receiver's mount point, e.g.
+        ``https://hooks.example.com/sms``) plus this route's path."""
+        if not public_base_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                "public_base_url must start with https:// (or http:// for local testing), "
+                f"got {public_base_url[:40]!r}"
+            )
+        path = self.path.format(token=token) if self.tokenized else self.path
+        return public_base_url.rstrip("/") + path
+
+
+def register_webhook_route(route: WebhookRoute) -> None:
+    """Serve ``route.provider``'s webhooks at ``route.path`` with ``route.parse``."""
+    _webhook_routes[route.provider] = route
+
+
+def unregister_webhook_route(provider: str) -> None:
+    """Stop serving ``provider``'s webhooks (receivers built from now on)."""
+    _webhook_routes.pop(provider, None)
+
+
+def webhook_route(provider: str) -> WebhookRoute:
+    """The registered route of ``provider``; ConfigurationError when it has none."""
+    route = _webhook_routes.get(provider)
+    if route is None:
+        _load_entry_points()
+        route = _webhook_routes.get(provider)
+    if route is None:
+        raise ConfigurationError(
+            f"no webhook parser for provider {provider!r}; use one of {sorted(_webhook_routes)}")
+    return route
+
+
+def webhook_routes() -> list[WebhookRoute]:
+    """Every provider's webhook route (the installed providers' included)."""
+    _load_entry_points()
+    return [_webhook_routes[name] for name in sorted(_webhook_routes)]
 
 
 @attrs.frozen(slots=True)

@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aioresponses.core as _aioresponses_core
@@ -104,3 +105,36 @@ async def loop_watchdog() -> AsyncIterator[LoopWatchdog]:
     watchdog.start()
     yield watchdog
     await watchdog.stop()
+
+
+# --- the dispatch, journal, failover and test-kit tests ------------------------------------
+
+_AREAS = ("303", "720", "212", "415", "617", "312", "206", "512", "702", "404")
+
+
+def number(i: int) -> str:
+    """The i-th of 8,000,000 distinct valid US numbers in E.164."""
+    area, rest = divmod(i, 800 * 10_000)
+    exchange, line = divmod(rest, 10_000)
+    return f"+1{_AREAS[area % len(_AREAS)]}{200 + exchange}{line:04d}"
+
+
+@pytest.fixture
+def numbers() -> Callable[..., list[str]]:
+    def make(count: int, start: int = 0) -> list[str]:
+        return [number(i) for i in range(start, start + count)]
+
+    return make
+
+
+@pytest.fixture
+def number_stream() -> Callable[[int], Iterator[str]]:
+    def make(count: int) -> Iterator[str]:
+        return (number(i) for i in range(count))
+
+    return make
+
+
+@pytest.fixture
+def journal_path(tmp_path: Path) -> Path:
+    return tmp_path / "job.sqlite"

@@ -213,8 +213,8 @@ def test_every_model_holding_a_phone_number_masks_it_in_its_repr():
         checked.append(qualname)
     # The walk found the models that carry numbers (not vacuously true).
     for expected in ("smsbridge.models.Message", "smsbridge.models.BatchReceipt",
-                     "smsbridge.models.Receipt", "smsbridge._render.JobSpec",
-                     "smsbridge._journal_report.JournalEntry", "smsbridge.testing.AcceptedMessage",
+                     "smsbridge.models.Receipt", "smsbridge.dispatch.spec.JobSpec",
+                     "smsbridge.journal.report.JournalEntry", "smsbridge.testing.AcceptedMessage",
                      "smsbridge.providers.textus.models.Account",
                      "smsbridge.providers.trackdrive.models.TextMessage"):
         assert expected in checked

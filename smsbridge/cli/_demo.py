@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
-from .._report import Progress
+from ..dispatch.report import Progress
 from ..models import OutcomeStatus
 from ._common import command_hint, quiet_server_logs, run
 from ._errors import EXIT_FAILED, EXIT_OK

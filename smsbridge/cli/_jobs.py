@@ -20,14 +20,14 @@ from typing import Any
 import click
 from rich.console import Console
 
-from .._render import Template
-from .._report import Progress, StopCause
-from ..dispatcher import Dispatcher
+from ..dispatch.dispatcher import Dispatcher
+from ..dispatch.report import Progress, StopCause
+from ..dispatch.template import Template
 from ..errors import ValidationError
-from ..journal import Journal
+from ..journal.store import Journal
+from ..limits.local import RateLimiter
 from ..models import Attachment, Outcome
 from ..protocol import MessagingProvider
-from ..ratelimit import RateLimiter
 from ._common import (
     command_hint,
     open_provider,

@@ -25,7 +25,7 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
-from .._report import Progress
+from ..dispatch.report import Progress
 from ..models import OutcomeStatus
 
 DRY_RUN_REASON = "dry_run"

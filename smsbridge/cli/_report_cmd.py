@@ -8,9 +8,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from .._report import Progress
+from ..dispatch.report import Progress
 from ..errors import ValidationError
-from ..journal import Journal, JournalReport
+from ..journal.store import Journal, JournalReport
 from ..phone import mask
 from ._errors import EXIT_OK
 from ._render import JobSummary, make_consoles, print_summary

@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from ..errors import JournalError
-from ..journal import Journal
+from ..journal.store import Journal
 from ._csv import STDIN, CsvRecipients
 
 _TABLE = "smsbridge_cli_sources"

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import attrs
 
-from .._report import Progress
+from ..dispatch.report import Progress
 from ..models import OutcomeStatus
 from ._data import RecipientsFile
 

@@ -18,17 +18,17 @@ from pathlib import Path
 import attrs
 
 from ..cli._csv import CsvRecipients
-from ..dispatcher import Dispatcher
+from ..dispatch.dispatcher import Dispatcher
 from ..errors import SmsBridgeError
-from ..journal import Journal, JournalReport
+from ..journal.store import Journal, JournalReport
+from ..limits.local import RateLimiter
 from ..models import OutcomeStatus
 from ..phone import mask
 from ..protocol import MessagingProvider
 from ..providers.textus import TextUsProvider
 from ..providers.trackdrive import TrackDriveProvider
-from ..ratelimit import RateLimiter
 from ..sandbox import Sandbox, TrackDriveSeed
-from ..webhook_server import WebhookReceiver
+from ..webhooks.server import WebhookReceiver
 from ._data import RecipientsFile, write_recipients_csv
 from ._results import (
     CallResult,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 import attrs
 
 if TYPE_CHECKING:
-    from ..ratelimit import RateLimitState
+    from .state import RateLimitState
 
 
 @attrs.frozen(slots=True)

@@ -6,10 +6,11 @@ import warnings
 from types import TracebackType
 from typing import Any, Self
 
-from .._http import HttpClient
-from .._urls import redact_userinfo
+from ..limits.local import RateLimiter
+from ..limits.protocol import Limiter
 from ..protocol import Capabilities
-from ..ratelimit import RateLimiter
+from ..transport.http import HttpClient
+from ..transport.urls import redact_userinfo
 
 
 class BaseProvider:
@@ -19,20 +20,22 @@ class BaseProvider:
     capabilities: Capabilities = Capabilities()
 
     _http: HttpClient
+    #: ``send`` takes ``context=`` (see :class:`~smsbridge.protocol.PipelinedProvider`).
+    accepts_send_context = True
 
     @property
     def http(self) -> HttpClient:
         return self._http
 
     @property
-    def rate_limiter(self) -> RateLimiter | None:
+    def rate_limiter(self) -> Limiter | None:
         return self._http.rate_limiter
 
     @rate_limiter.setter
-    def rate_limiter(self, limiter: RateLimiter | None) -> None:
+    def rate_limiter(self, limiter: Limiter | None) -> None:
         self._http.rate_limiter = limiter
 
-    def _default_rate_limiter(self, setting: RateLimiter | str | None) -> RateLimiter | None:
+    def _default_rate_limiter(self, setting: Limiter | str | None) -> Limiter | None:
         """``"auto"`` builds a limiter from the capabilities; a limiter or None is kept.
 
         The automatic limiter allows the server's whole window as a burst (TextUs: 1,000 per
@@ -44,9 +47,9 @@ class BaseProvider:
             if limit is None:
                 return None
             return RateLimiter(limit.requests, limit.period, burst=limit.requests)
-        if setting is None or isinstance(setting, RateLimiter):
+        if setting is None or isinstance(setting, Limiter):
             return setting
-        raise TypeError("rate_limiter must be a RateLimiter, None or 'auto'")
+        raise TypeError("rate_limiter must be a Limiter (e.g. a RateLimiter), None or 'auto'")
 
     async def aclose(self) -> None:
         await self._http.aclose()

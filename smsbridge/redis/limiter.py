@@ -50,7 +50,7 @@ from .errors import LimiterUnavailableError
 from .keys import LimiterKeys, account_id
 
 if TYPE_CHECKING:
-    from ..ratelimit import RateLimitState
+    from ..limits.state import RateLimitState
 
 __all__ = ["RedisLimiter"]
 

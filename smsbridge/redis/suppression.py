@@ -47,16 +47,19 @@ class RedisSuppressionList:
         return self._connection.url
 
     async def suppress(self, phone: str, *, reason: str = "opted_out", source: str | None = None,
-                       at: datetime | float | None = None) -> bool:
-        """Suppress ``phone`` as of event time ``at`` (default: now, Redis's clock).
+                       occurred_at: datetime | float | None = None) -> bool:
+        """Suppress ``phone`` as of event time ``occurred_at`` (default: now, Redis's clock).
 
         False when a later opt-in for this number was already recorded (it stays texted).
         """
-        return await self._apply(phone, True, at, reason, source)
+        return await self._apply(phone, True, occurred_at, reason, source)
 
-    async def unsuppress(self, phone: str, *, at: datetime | float | None = None) -> bool:
-        """Lift a suppression as of ``at``; False when an opt-out at or after ``at`` stands."""
-        return await self._apply(phone, False, at, "opted_in", None)
+    async def unsuppress(
+        self, phone: str, *, occurred_at: datetime | float | None = None
+    ) -> bool:
+        """Lift a suppression as of ``occurred_at``; False when an opt-out at or after it
+        stands."""
+        return await self._apply(phone, False, occurred_at, "opted_in", None)
 
     async def is_suppressed(self, phone: str) -> bool:
         key = suppression_key(self.namespace, normalize(phone))

@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from smsbridge.journal import Journal
+from smsbridge.journal.store import Journal
 from smsbridge.sandbox import Sandbox
 
 from .conftest import VALID, Result, cli_env, finish, run_cli, start_cli

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from smsbridge import DeliveryStatus, Dispatcher, Message
-from smsbridge.journal import Journal
+from smsbridge.journal.store import Journal
 from smsbridge.sandbox import Sandbox
 from smsbridge.testing import FakeProvider
 

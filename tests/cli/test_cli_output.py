@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from smsbridge.ratelimit import RateLimiter
+from smsbridge.limits.local import RateLimiter
 from smsbridge.sandbox import Sandbox
 
 from .conftest import run_cli

@@ -7,10 +7,10 @@ import io
 import pytest
 from rich.console import Console
 
-from smsbridge._report import Progress
 from smsbridge.cli import _render
 from smsbridge.cli._common import parse_key_values
 from smsbridge.cli._render import JobProgress, JobSummary, print_summary
+from smsbridge.dispatch.report import Progress
 
 
 def console() -> tuple[Console, io.StringIO]:

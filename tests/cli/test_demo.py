@@ -10,7 +10,7 @@ from rich.console import Console
 
 from smsbridge.cli._demo import ConsoleObserver
 from smsbridge.demo import DemoConfig, run_demo, write_recipients_csv
-from smsbridge.journal import Journal
+from smsbridge.journal.store import Journal
 from smsbridge.models import OutcomeStatus
 from smsbridge.phone import is_valid, normalize
 

@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 
 from smsbridge import Dispatcher, Message, RetryPolicy
-from smsbridge._http import Timeouts
 from smsbridge.errors import RateLimitError
-from smsbridge.journal import Journal
+from smsbridge.journal.store import Journal
 from smsbridge.models import OutcomeStatus
 from smsbridge.providers.textus import TextUsProvider
 from smsbridge.providers.trackdrive import TrackDriveProvider
 from smsbridge.sandbox import Sandbox
+from smsbridge.transport.http import Timeouts
 
 RECIPIENTS = [f"+1720{2_000_000 + i}" for i in range(5_000)]
 RETRY_AFTER = 0.05

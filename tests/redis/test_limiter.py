@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 from redis_server import RedisServer
 
 from smsbridge.limits import Limiter, Permit
-from smsbridge.ratelimit import RateLimitState
+from smsbridge.limits.state import RateLimitState
 from smsbridge.redis import LimiterUnavailableError, RedisLimiter, StoreUnavailableError
 
 RATE = 20.0  # per second: a 50 ms emission interval, coarse enough for a shared CI machine

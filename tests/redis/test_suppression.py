@@ -34,15 +34,15 @@ async def test_a_later_opt_out_wins_whichever_event_arrives_first(
     store = RedisSuppressionList(redis_server.url)
     try:
         # The opt-out (later) reaches us before the opt-in (earlier): it must stand.
-        assert await store.suppress(NUMBER, at=T0 + 10)
-        assert not await store.unsuppress(NUMBER, at=T0 + 5)
+        assert await store.suppress(NUMBER, occurred_at=T0 + 10)
+        assert not await store.unsuppress(NUMBER, occurred_at=T0 + 5)
         assert await store.is_suppressed(NUMBER)
         # A later opt-in lifts it; an older opt-out arriving after that changes nothing.
-        assert await store.unsuppress(NUMBER, at=T0 + 20)
-        assert not await store.suppress(NUMBER, at=T0 + 15)
+        assert await store.unsuppress(NUMBER, occurred_at=T0 + 20)
+        assert not await store.suppress(NUMBER, occurred_at=T0 + 15)
         assert not await store.is_suppressed(NUMBER)
         # Datetimes work too.
-        assert await store.suppress(NUMBER, at=datetime.fromtimestamp(T0 + 30, UTC))
+        assert await store.suppress(NUMBER, occurred_at=datetime.fromtimestamp(T0 + 30, UTC))
         assert await store.is_suppressed(NUMBER)
     finally:
         await store.aclose()
@@ -52,12 +52,12 @@ async def test_an_opt_in_and_an_opt_out_at_the_same_instant_leave_the_number_sup
         redis_server: RedisServer) -> None:
     store = RedisSuppressionList(redis_server.url)
     try:
-        await store.suppress(NUMBER, at=T0)
-        assert not await store.unsuppress(NUMBER, at=T0)
+        await store.suppress(NUMBER, occurred_at=T0)
+        assert not await store.unsuppress(NUMBER, occurred_at=T0)
         assert await store.is_suppressed(NUMBER)
         other = "+14155550124"
-        await store.unsuppress(other, at=T0)
-        assert await store.suppress(other, at=T0)
+        await store.unsuppress(other, occurred_at=T0)
+        assert await store.suppress(other, occurred_at=T0)
         assert await store.is_suppressed(other)
     finally:
         await store.aclose()
@@ -70,7 +70,7 @@ async def test_concurrent_out_of_order_events_settle_on_the_latest(
         events = [(i % 2 == 0, T0 + i) for i in range(40)]  # the latest (i=39) is an opt-in
         events.reverse()
         await asyncio.gather(*(
-            (s.suppress(NUMBER, at=at) if out else s.unsuppress(NUMBER, at=at))
+            (s.suppress(NUMBER, occurred_at=at) if out else s.unsuppress(NUMBER, occurred_at=at))
             for (out, at), s in zip(events, stores * 10, strict=True)))
         assert not await stores[0].is_suppressed(NUMBER)
     finally:
@@ -82,8 +82,8 @@ async def test_an_event_without_a_time_takes_redis_time(redis_server: RedisServe
     store = RedisSuppressionList(redis_server.url)
     try:
         await store.suppress(NUMBER)  # now, by Redis's clock
-        assert not await store.unsuppress(NUMBER, at=time.time() - 60)
-        assert await store.unsuppress(NUMBER, at=time.time() + 60)
+        assert not await store.unsuppress(NUMBER, occurred_at=time.time() - 60)
+        assert await store.unsuppress(NUMBER, occurred_at=time.time() + 60)
         assert not await store.is_suppressed(NUMBER)
     finally:
         await store.aclose()

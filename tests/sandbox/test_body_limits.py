@@ -6,7 +6,7 @@ import pytest
 
 import smsbridge
 from smsbridge import Dispatcher, InvalidMessage, Message, OutcomeStatus, Recipient
-from smsbridge.failover import FailoverProvider
+from smsbridge.dispatch.failover import FailoverProvider
 from smsbridge.protocol import Capabilities
 from smsbridge.providers.textus import TextUsProvider
 from smsbridge.providers.trackdrive import TrackDriveProvider

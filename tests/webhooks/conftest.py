@@ -8,9 +8,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from smsbridge.journal import Journal
+from smsbridge.journal.store import Journal
 from smsbridge.sandbox import Sandbox
-from smsbridge.webhook_server import WebhookReceiver
+from smsbridge.webhooks.server import WebhookReceiver
 
 FAILURE_RATIO = 0.3
 

@@ -6,7 +6,8 @@ where the package's entry points are not installed.
 
 from __future__ import annotations
 
-from ...registry import register_provider
+from ...registry import register_provider, register_webhook_route
+from . import webhooks
 from .models import (
     Account,
     Contact,
@@ -21,6 +22,7 @@ from .models import (
 from .models import Message as TextUsMessage
 from .provider import TextUsProvider
 
+register_webhook_route(webhooks.ROUTE)
 register_provider("textus", TextUsProvider.from_url)
 
 __all__ = [

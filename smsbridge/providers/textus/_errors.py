@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from ..._http import Response
-from ..._retry import parse_retry_after
 from ...errors import APIError, api_error_from_response, describe_body, field_errors_of
 from ...phone import mask_text
+from ...transport.http import Response
+from ...transport.retry import parse_retry_after
 
 PROVIDER = "textus"
 

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from ..._convert import from_json
-from ..._http import HttpClient, Response
-from ..._pagination import AsyncPager, Page
 from ...errors import APIError, ConfigurationError
+from ...transport.http import HttpClient, Response
+from ...transport.pagination import AsyncPager, Page
 from ._errors import PROVIDER
 from ._validation import check_slug, path_segment_for_number, resource_path
 

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from ... import _constants as C
-from ..._pagination import AsyncPager
 from ...errors import ValidationError
+from ...transport.pagination import AsyncPager
 from ._resource import Resource
 from .models import Integration
 

@@ -14,7 +14,6 @@ from typing import Any
 import attrs
 
 from ..._convert import from_json
-from ..._http import Response
 from ...errors import (
     APIError,
     AttachmentError,
@@ -25,6 +24,8 @@ from ...errors import (
 from ...models import Attachment
 from ...models import Message as OutgoingMessage
 from ...phone import normalize
+from ...protocol import SendContext
+from ...transport.http import Response
 from ._resource import Resource, Scope, parser
 from ._validation import attachments_payload, check_size, numbers, scheduled_at_iso
 from .models import Message
@@ -115,10 +116,12 @@ class Messages(Resource):
         await self._http.request("POST", self._scope.iri(message, "messages") + "/retry",
                                  expect=frozenset({202}))
 
-    def submit(self, outgoing: Outgoing) -> Awaitable[Response]:
+    def submit(
+        self, outgoing: Outgoing, context: SendContext | None = None
+    ) -> Awaitable[Response]:
         # Not a coroutine itself: the caller awaits the request directly (one frame less a send).
         return self._http.request("POST", outgoing.path, json_body=outgoing.payload,
-                                  expect=_SEND_EXPECT)
+                                  expect=_SEND_EXPECT, context=context)
 
     async def prepare(
         self, message: OutgoingMessage, *, batch: bool, without_account: bool = False

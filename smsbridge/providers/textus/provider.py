@@ -15,16 +15,17 @@ import aiohttp
 
 from ... import _constants as C
 from ..._convert import is_object
-from ..._http import HttpClient, Response, Timeouts
 from ..._logging import logger
-from ..._retry import RetryPolicy
-from ..._urls import redact_userinfo
 from ...errors import ConfigurationError
+from ...limits.protocol import Limiter
+from ...limits.state import RateLimitState
 from ...models import Attachment, BatchReceipt, DeliveryStatus, Message, Receipt, Recipient
 from ...phone import mask
-from ...protocol import Capabilities, RateLimit
-from ...ratelimit import RateLimiter, RateLimitState
+from ...protocol import Capabilities, RateLimit, SendContext
 from ...registry import ConnectionURL
+from ...transport.http import HttpClient, Response, Timeouts
+from ...transport.retry import RetryPolicy
+from ...transport.urls import redact_userinfo
 from .._base import BaseProvider
 from .._credentials import check_credential, from_environment
 from ._errors import PROVIDER, error_hook
@@ -74,7 +75,7 @@ class TextUsProvider(BaseProvider):
         session: aiohttp.ClientSession | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | str | None = "auto",
+        rate_limiter: Limiter | str | None = "auto",
         default_region: str | None = None,
         verify_attachment_size: bool = False,
     ) -> None:
@@ -142,18 +143,20 @@ class TextUsProvider(BaseProvider):
         """The server's latest ``X-RateLimit-*`` figures (None before the first response)."""
         return self._http.last_rate_limit
 
-    async def send(self, message: Message) -> Receipt:
+    async def send(self, message: Message, *, context: SendContext | None = None) -> Receipt:
         """Send to exactly one recipient: ``POST /:account/messages`` -> 201 Message."""
         self.capabilities.check_body(message.body, PROVIDER)
         outgoing = await self.messages.prepare(message, batch=False)
-        response = await self.messages.submit(outgoing)
+        response = await self.messages.submit(outgoing, context)
         return _receipt(outgoing, response)
 
-    async def send_batch(self, message: Message) -> BatchReceipt:
+    async def send_batch(
+        self, message: Message, *, context: SendContext | None = None
+    ) -> BatchReceipt:
         """One multi-recipient request (``to`` as a list) -> 202 with no per-recipient ids."""
         self.capabilities.check_body(message.body, PROVIDER)
         outgoing = await self.messages.prepare(message, batch=True)
-        response = await self.messages.submit(outgoing)
+        response = await self.messages.submit(outgoing, context)
         return BatchReceipt(
             provider=PROVIDER,
             to=outgoing.to,

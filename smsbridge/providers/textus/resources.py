@@ -12,9 +12,9 @@ from typing import Any
 
 from multidict import MultiDict
 
-from ..._pagination import AsyncPager
 from ...errors import NotFoundError, ValidationError
 from ...phone import normalize
+from ...transport.pagination import AsyncPager
 from ._resource import Resource, parser
 from ._validation import check_slug, numbers
 from .models import Account, Contact, Conversation, Message, OptOut

@@ -17,7 +17,8 @@ from typing import Any
 from ..._convert import parse_datetime
 from ...errors import WebhookPayloadError, WebhookSignatureError
 from ...models import Attachment, DeliveryEvent, DeliveryStatus, InboundMessage, OptOutEvent
-from ...webhooks import Event, WebhookEvent, e164_or_raw, header, json_object, text_or_none
+from ...registry import WebhookRoute
+from ...webhooks.core import Event, WebhookEvent, e164_or_raw, header, json_object, text_or_none
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -207,3 +208,7 @@ def _opt_out(payload: Mapping[str, Any], action: str) -> OptOutEvent:
         source="webhook",
         raw=payload,
     )
+
+
+#: The receiver serves ``POST {mount}/textus``, every request signed with a webhook secret.
+ROUTE = WebhookRoute(PROVIDER, "/textus", parse_request)

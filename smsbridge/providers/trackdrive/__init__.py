@@ -5,7 +5,8 @@ Importing this package registers the ``trackdrive://`` connection-URL scheme.
 
 from __future__ import annotations
 
-from ...registry import register_provider
+from ...registry import register_provider, register_webhook_route
+from . import webhooks
 from .errors import (
     CallGuardError,
     ContactSuppressedError,
@@ -23,6 +24,7 @@ from .provider import TrackDriveProvider
 from .schedules import Schedules
 from .text_messages import TextMessages
 
+register_webhook_route(webhooks.ROUTE)
 register_provider("trackdrive", TrackDriveProvider.from_url)
 
 __all__ = [

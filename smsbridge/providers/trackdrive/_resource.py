@@ -7,11 +7,11 @@ from typing import Any, TypeVar
 
 from ... import _constants as C
 from ..._convert import from_json, from_json_list, is_object
-from ..._http import HttpClient, Response
 from ..._logging import logger
-from ..._pagination import AsyncPager, Page
 from ...errors import APIError, InvalidPhoneNumber
 from ...phone import normalize
+from ...transport.http import HttpClient, Response
+from ...transport.pagination import AsyncPager, Page
 from ._wire import envelope_status, positive_int, query, unwrap
 from .models import Envelope
 

@@ -18,10 +18,10 @@ from typing import Any
 from urllib.parse import quote
 
 from ..._convert import is_object
-from ..._http import Response
-from ..._retry import parse_retry_after
 from ...errors import APIError, ValidationError, api_error_from_response, describe_body
 from ...phone import mask_text
+from ...transport.http import Response
+from ...transport.retry import parse_retry_after
 from .errors import guard_error_class
 
 PROVIDER = "trackdrive"

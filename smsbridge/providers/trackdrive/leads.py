@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from ..._pagination import AsyncPager
 from ...errors import InvalidMessage, ValidationError
+from ...transport.pagination import AsyncPager
 from ._resource import Resource
 from ._wire import body, choice, flag, integer, optional_id, record_id, text
 from .models import Lead

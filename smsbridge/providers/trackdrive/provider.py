@@ -18,14 +18,14 @@ import aiohttp
 import attrs
 
 from ... import _constants as C
-from ..._http import HttpClient, Timeouts
-from ..._retry import RetryPolicy
 from ...errors import AttachmentError, ConfigurationError, InvalidMessage
+from ...limits.protocol import Limiter
 from ...models import DeliveryStatus, Message, Receipt
 from ...phone import masked_repr
-from ...protocol import Capabilities
-from ...ratelimit import RateLimiter
+from ...protocol import Capabilities, SendContext
 from ...registry import ConnectionURL
+from ...transport.http import HttpClient, Timeouts
+from ...transport.retry import RetryPolicy
 from .._base import BaseProvider
 from .._credentials import check_credential, from_environment
 from ._wire import PROVIDER, error_hook
@@ -120,7 +120,7 @@ class TrackDriveProvider(BaseProvider):
         session: aiohttp.ClientSession | None = None,
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
-        rate_limiter: RateLimiter | str | None = "auto",
+        rate_limiter: Limiter | str | None = "auto",
         default_region: str | None = None,
         delivery_webhook_url: str | None = None,
     ) -> None:
@@ -183,7 +183,7 @@ class TrackDriveProvider(BaseProvider):
         kwargs.update(overrides)
         return cls(url.username, url.password, url.host or None, **kwargs)
 
-    async def send(self, message: Message) -> Receipt:
+    async def send(self, message: Message, *, context: SendContext | None = None) -> Receipt:
         """Send one SMS. ``sender`` becomes ``from``; ``options`` may carry ``lead_id``,
         ``number_id``, ``schedule_id``, ``offer_id``, ``manual`` and ``delivery_webhook_url``.
 
@@ -201,7 +201,7 @@ class TrackDriveProvider(BaseProvider):
             )
         texts = self.text_messages
         payload = texts.payload(message.body, to=recipient.phone, from_=message.sender, **options)
-        response = await self._http.request("POST", PATH, params=payload)
+        response = await self._http.request("POST", PATH, params=payload, context=context)
         record = texts.parse_record(response, _Sent, ROOT)
         status = delivery_status(record.status) if record.status else DeliveryStatus.ACCEPTED
         message_id = str(record.id) if record.id is not None else record.message_uuid

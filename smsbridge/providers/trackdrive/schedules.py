@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..._pagination import AsyncPager
-from ..._retry import NO_RETRIES
 from ...errors import InvalidMessage, ValidationError
+from ...transport.pagination import AsyncPager
+from ...transport.retry import NO_RETRIES
 from ._resource import Resource
 from ._wire import MAKE_CALL_PATH, body, choice, flag, integer, optional_id, query, record_id, text
 from .models import Call, Schedule

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._http import HttpClient, Response
 from ...errors import InvalidMessage, ValidationError
+from ...transport.http import HttpClient, Response
 from ._resource import Resource
 from ._wire import flag, optional_id, query
 from .models import TextMessage

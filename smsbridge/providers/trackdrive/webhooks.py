@@ -9,36 +9,45 @@ in a form), the ``text_message`` fields mapped and every other field kept in ``r
 
 from __future__ import annotations
 
-import hmac
 import re
-import secrets as _secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
 import attrs
 
-from ... import _constants as C
 from ..._convert import parse_datetime
-from ...errors import ConfigurationError, WebhookPayloadError
+from ...errors import WebhookPayloadError
 from ...models import DeliveryEvent, _masked
-from ...webhooks import Event, e164_or_raw, header, json_object, text_or_none
+from ...registry import WebhookRoute
+from ...webhooks.core import (
+    MIN_TOKEN_LENGTH,
+    Event,
+    check_token,
+    e164_or_raw,
+    header,
+    json_object,
+    new_token,
+    text_or_none,
+    validate_token,
+)
 from .models import delivery_status
 
 __all__ = [
+    "MIN_TOKEN_LENGTH",
     "PATH_PREFIX",
+    "ROUTE",
     "TrackDriveDeliveryEvent",
     "check_token",
     "delivery_webhook_url",
     "new_token",
     "parse_payload",
     "parse_request",
+    "validate_token",
 ]
 
 PROVIDER = "trackdrive"
 PATH_PREFIX = "/trackdrive"
-MIN_TOKEN_LENGTH = 22  # ~128 bits of token_urlsafe output
-_TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 _NESTED_KEY = re.compile(r"^(\w+)\[(\w+)\]$")
 
 
@@ -51,43 +60,13 @@ class TrackDriveDeliveryEvent(DeliveryEvent):
     lead_id: str | None = None
 
 
-def new_token() -> str:
-    """A fresh unguessable path token for the TrackDrive delivery webhook URL."""
-    return _secrets.token_urlsafe(C.WEBHOOK_TOKEN_BYTES)
-
-
-def validate_token(token: str) -> str:
-    """Return ``token`` if it is long and URL-path safe; raise ConfigurationError otherwise."""
-    if not isinstance(token, str) or not _TOKEN_PATTERN.fullmatch(token):
-        raise ConfigurationError(
-            "trackdrive_token must be URL-safe ([A-Za-z0-9_-]); generate one with "
-            "smsbridge.providers.trackdrive.webhooks.new_token()"
-        )
-    if len(token) < MIN_TOKEN_LENGTH:
-        raise ConfigurationError(
-            f"trackdrive_token is too short to be unguessable (need at least {MIN_TOKEN_LENGTH} "
-            "characters); generate one with new_token()"
-        )
-    return token
-
-
-def check_token(given: str, expected: str) -> bool:
-    """Constant-time comparison of a path token with the configured one."""
-    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8"))
-
-
 def delivery_webhook_url(public_base_url: str, token: str) -> str:
     """The ``delivery_webhook_url`` to send with each TrackDrive text message.
 
     ``public_base_url`` is where the provider reaches the receiver (its mount point), e.g.
     ``https://hooks.example.com/sms`` -> ``https://hooks.example.com/sms/trackdrive/<token>``.
     """
-    if not public_base_url.startswith(("http://", "https://")):
-        raise ConfigurationError(
-            "public_base_url must start with https:// (or http:// for local testing), "
-            f"got {public_base_url[:40]!r}"
-        )
-    return f"{public_base_url.rstrip('/')}{PATH_PREFIX}/{validate_token(token)}"
+    return ROUTE.url(public_base_url, validate_token(token))
 
 
 def _content_type(headers: Mapping[str, str]) -> str:
@@ -160,3 +139,8 @@ def parse_payload(data: Mapping[str, Any]) -> TrackDriveDeliveryEvent:
         sender=e164_or_raw(record.get("from")),
         lead_id=text_or_none(record.get("lead_id")),
     )
+
+
+#: The receiver serves ``POST {mount}/trackdrive/<token>``: TrackDrive signs nothing, so the
+#: unguessable path token is the guard.
+ROUTE = WebhookRoute(PROVIDER, PATH_PREFIX + "/{token}", parse_request)

@@ -17,7 +17,7 @@ from smsbridge.providers.textus.webhooks import (
     sign,
     verify_signature,
 )
-from smsbridge.webhooks import WebhookEvent, parse_webhook
+from smsbridge.webhooks.core import WebhookEvent, parse_webhook
 
 SECRET = "textus-0123456789abcdef"
 OLD_SECRET = "textus-fedcba9876543210"

@@ -21,7 +21,7 @@ from smsbridge.providers.trackdrive.webhooks import (
     parse_request,
     validate_token,
 )
-from smsbridge.webhooks import parse_webhook
+from smsbridge.webhooks.core import parse_webhook
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from smsbridge._http import Response
 from smsbridge.errors import (
     APIError,
     NotFoundError,
@@ -24,6 +23,7 @@ from smsbridge.providers.trackdrive._wire import (
     record_id,
     unwrap,
 )
+from smsbridge.transport.http import Response
 
 
 def response(status: int, payload: Any, *, path: str = "/text_messages",

@@ -1,0 +1,28 @@
+"""Webhooks: the framework-agnostic core (``core``: events, parsing, de-dup, routing), delivery
+tracking (``tracking``) and the ``aiohttp.web`` receiver (``server``).
+
+The core knows no provider: each provider registers a :class:`WebhookRoute` (its path and its
+parser) through the provider registry.
+"""
+
+from ..models import DeliveryEvent, InboundMessage, OptOutEvent
+from .core import (
+    Event,
+    EventRouter,
+    MemoryDeduplicator,
+    WebhookEvent,
+    keyword_opt_out,
+    parse_webhook,
+)
+
+__all__ = [
+    "DeliveryEvent",
+    "Event",
+    "EventRouter",
+    "InboundMessage",
+    "MemoryDeduplicator",
+    "OptOutEvent",
+    "WebhookEvent",
+    "keyword_opt_out",
+    "parse_webhook",
+]
