@@ -10,6 +10,7 @@ from __future__ import annotations
 import builtins
 import enum
 import re
+import warnings
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -183,18 +184,26 @@ class ConnectError(TransportError):
     """Could not connect (DNS, refused, TLS): the request surely did not reach the provider."""
 
 
-class TimeoutError(TransportError):
-    """The provider did not answer in time."""
+class RequestTimeoutError(TransportError, builtins.TimeoutError):
+    """The provider did not answer in time. Also a builtin ``TimeoutError``, so
+    ``except TimeoutError`` catches it; it no longer shadows that name."""
 
 
-RequestTimeoutError = TimeoutError
+def __getattr__(name: str) -> Any:
+    # 0.1.0 called it TimeoutError, shadowing the builtin in `from smsbridge.errors import *`.
+    if name == "TimeoutError":
+        warnings.warn(
+            "smsbridge.errors.TimeoutError is now RequestTimeoutError (a subclass of the builtin "
+            "TimeoutError); the old name will be removed", DeprecationWarning, stacklevel=2)
+        return RequestTimeoutError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DeliveryUnknownError(SmsBridgeError):
     """A non-idempotent request (a send, a call) may or may not have reached the provider.
 
     Never retried automatically: a retry could text the person twice. ``cause`` is the
-    underlying error (a ``ServerError``, ``TimeoutError`` or connection reset).
+    underlying error (a ``ServerError``, ``RequestTimeoutError`` or connection reset).
     """
 
     may_have_been_sent = True

@@ -33,9 +33,9 @@ from .errors import (
     ConnectError,
     DeliveryUnknownError,
     InvalidMessage,
+    RequestTimeoutError,
     ServerError,
     SmsBridgeError,
-    TimeoutError,
     api_error_from_response,
 )
 from .models import BatchReceipt, DeliveryStatus, Message, Receipt
@@ -259,7 +259,7 @@ class FakeProvider(AsyncClosing):
             cause = ServerError(f"{name}: {text}", provider=name, status=503, retryable=True,
                                 may_have_been_sent=True)
         else:
-            cause = TimeoutError(f"{name}: no response ({text}); the request may have been "
+            cause = RequestTimeoutError(f"{name}: no response ({text}); the request may have been "
                                  "processed", provider=name, retryable=True,
                                  may_have_been_sent=True)
         return DeliveryUnknownError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import pytest
 
 from smsbridge import errors as E
@@ -17,8 +19,8 @@ def test_the_tree_matches_the_design():
                 E.ServerError):
         assert issubclass(cls, E.APIError)
     assert issubclass(E.ConnectError, E.TransportError)
-    assert issubclass(E.TimeoutError, E.TransportError)
-    assert E.RequestTimeoutError is E.TimeoutError
+    assert issubclass(E.RequestTimeoutError, E.TransportError)
+    assert issubclass(E.RequestTimeoutError, builtins.TimeoutError)
     assert issubclass(E.DeliveryUnknownError, E.SmsBridgeError)
     assert not issubclass(E.DeliveryUnknownError, E.APIError)
 
@@ -119,12 +121,12 @@ def test_delivery_unknown_error_exposes_its_cause():
     assert (error.status, error.request_id) == (502, "r-2")
     assert error.may_have_been_sent is True
     timeout = E.DeliveryUnknownError("p: unknown", provider="p",
-                                     cause=E.TimeoutError("t", provider="p"))
+                                     cause=E.RequestTimeoutError("t", provider="p"))
     assert timeout.status is None
 
 
 def test_transport_and_validation_errors_carry_their_flags():
-    error = E.TimeoutError("t", provider="p", retryable=True, may_have_been_sent=True)
+    error = E.RequestTimeoutError("t", provider="p", retryable=True, may_have_been_sent=True)
     assert (error.provider, error.retryable, error.may_have_been_sent) == ("p", True, True)
     invalid = E.InvalidPhoneNumber("bad", masked_number="+1303*****34", reason="invalid_number")
     assert (invalid.masked_number, invalid.reason) == ("+1303*****34", "invalid_number")
@@ -138,7 +140,7 @@ def test_transport_and_validation_errors_carry_their_flags():
     (E.RateLimitError("x", provider="p", status=429), E.ErrorScope.SERVICE),
     (E.ServerError("x", provider="p", status=503), E.ErrorScope.SERVICE),
     (E.ConnectError("x", provider="p"), E.ErrorScope.SERVICE),
-    (E.TimeoutError("x", provider="p"), E.ErrorScope.SERVICE),
+    (E.RequestTimeoutError("x", provider="p"), E.ErrorScope.SERVICE),
     (E.DeliveryUnknownError("x", provider="p",
                             cause=E.ServerError("x", provider="p", status=500)),
      E.ErrorScope.SERVICE),
@@ -169,3 +171,24 @@ def test_a_plain_403_stays_permission_denied() -> None:
     error = E.api_error_from_response(provider="p", status=403, body={"error": "Forbidden"},
                                       request_id=None)
     assert type(error) is E.PermissionDeniedError
+
+
+def test_request_timeout_error_is_a_builtin_timeout_error_and_shadows_nothing() -> None:
+    import builtins
+    import warnings
+
+    import smsbridge
+    from smsbridge import errors
+    from smsbridge.errors import RequestTimeoutError, TransportError
+
+    error = RequestTimeoutError("no answer", provider="textus", retryable=True,
+                                may_have_been_sent=True)
+    assert isinstance(error, builtins.TimeoutError) and isinstance(error, TransportError)
+    namespace: dict[str, object] = {}
+    exec("from smsbridge.errors import *\nfrom smsbridge import *", namespace)
+    assert "TimeoutError" not in namespace
+    assert "TimeoutError" not in smsbridge.__all__
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert errors.TimeoutError is RequestTimeoutError  # the 0.1.0 name still works
+    assert [w.category for w in caught] == [DeprecationWarning]

@@ -27,12 +27,12 @@ from ..errors import (
     ConnectError,
     DeliveryUnknownError,
     RedirectError,
+    RequestTimeoutError,
     SmsBridgeError,
     TransportError,
     UnexpectedStatusError,
     api_error_from_response,
 )
-from ..errors import TimeoutError as RequestTimeoutError
 from ..phone import mask_text
 from .deadlines import ReadDeadlines
 from .retry import RetryPolicy, decide, parse_retry_after

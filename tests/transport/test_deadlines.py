@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from smsbridge import DeliveryUnknownError, RetryPolicy, TimeoutError, Timeouts
+from smsbridge import DeliveryUnknownError, RequestTimeoutError, RetryPolicy, Timeouts
 from smsbridge.transport.deadlines import ReadDeadlines
 from smsbridge.transport.http import HttpClient
 
@@ -116,7 +116,7 @@ async def client(silent: Silent) -> AsyncIterator[HttpClient]:
 
 async def test_a_get_without_an_answer_times_out_and_is_retried(silent, client):
     started = time.monotonic()
-    with pytest.raises(TimeoutError) as caught:
+    with pytest.raises(RequestTimeoutError) as caught:
         await client.request("GET", "/slow")
     assert caught.value.may_have_been_sent is True
     assert silent.hits == 3
@@ -126,7 +126,7 @@ async def test_a_get_without_an_answer_times_out_and_is_retried(silent, client):
 async def test_a_post_without_an_answer_is_delivery_unknown_and_never_retried(silent, client):
     with pytest.raises(DeliveryUnknownError) as caught:
         await client.request("POST", "/send", json_body={"to": "+13035551234"})
-    assert isinstance(caught.value.cause, TimeoutError)
+    assert isinstance(caught.value.cause, RequestTimeoutError)
     assert silent.hits == 1
 
 

@@ -25,9 +25,9 @@ from smsbridge import (
     DeliveryUnknownError,
     RateLimiter,
     RedirectError,
+    RequestTimeoutError,
     RetryPolicy,
     ServerError,
-    TimeoutError,
     Timeouts,
     TransportError,
     UnexpectedStatusError,
@@ -197,7 +197,7 @@ async def slow_client(server) -> AsyncIterator[HttpClient]:
 
 
 async def test_a_read_timeout_is_retried_for_a_get(server, slow_client):
-    with pytest.raises(TimeoutError) as caught:
+    with pytest.raises(RequestTimeoutError) as caught:
         await slow_client.request("GET", "/slow")
     assert caught.value.may_have_been_sent is True
     assert len(server.hits) == 3
@@ -206,7 +206,7 @@ async def test_a_read_timeout_is_retried_for_a_get(server, slow_client):
 async def test_a_read_timeout_on_a_post_is_delivery_unknown_and_never_retried(server, slow_client):
     with pytest.raises(DeliveryUnknownError) as caught:
         await slow_client.request("POST", "/send", json_body={})
-    assert isinstance(caught.value.cause, TimeoutError)
+    assert isinstance(caught.value.cause, RequestTimeoutError)
     assert len(server.hits) == 1
 
 

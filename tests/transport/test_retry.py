@@ -12,8 +12,8 @@ from smsbridge._constants import MAX_SERVER_DELAY
 from smsbridge.errors import (
     ConnectError,
     RateLimitError,
+    RequestTimeoutError,
     ServerError,
-    TimeoutError,
     ValidationError,
 )
 from smsbridge.transport import retry as _retry
@@ -60,7 +60,7 @@ def test_non_retryable_errors_are_never_retried():
 
 
 def test_an_error_that_may_have_been_sent_is_retried_only_when_idempotent():
-    timeout = TimeoutError("slow", provider="p", retryable=True, may_have_been_sent=True)
+    timeout = RequestTimeoutError("slow", provider="p", retryable=True, may_have_been_sent=True)
     assert POLICY.delay_for(timeout, 1, idempotent=False) is None
     assert POLICY.delay_for(timeout, 1, idempotent=True) is not None
     assert POLICY.delay_for(server_error(), 1, idempotent=True) is not None
@@ -84,7 +84,7 @@ def test_decide_splits_not_sent_from_unknown():
     refused = decide(ConnectError("x", provider="p", retryable=True), 1, POLICY,
                      idempotent=False)
     assert not refused.unknown and refused.wait is not None and refused.pause is None
-    unknown = TimeoutError("x", provider="p", retryable=True, may_have_been_sent=True)
+    unknown = RequestTimeoutError("x", provider="p", retryable=True, may_have_been_sent=True)
     maybe = decide(unknown, 1, POLICY, idempotent=False)
     assert maybe.unknown and maybe.wait is None
     # An idempotent request may be repeated even when it may have had an effect.

@@ -14,8 +14,8 @@ from smsbridge import (
     Message,
     RateLimiter,
     RateLimitError,
+    RequestTimeoutError,
     ServerError,
-    TimeoutError,
     TransportError,
 )
 from smsbridge.providers.textus import TextUsProvider
@@ -56,7 +56,7 @@ async def test_post_send_is_never_retried_after_a_read_timeout(api, textus):
     api.add("POST", "/acct/messages", exception=aiohttp.SocketTimeoutError(), repeat=True)
     with pytest.raises(DeliveryUnknownError) as caught:
         await textus.send(HI)
-    assert isinstance(caught.value.cause, TimeoutError)
+    assert isinstance(caught.value.cause, RequestTimeoutError)
     assert "not retried" in str(caught.value)
     assert len(api.calls("POST", "/acct/messages")) == 1
 

@@ -16,11 +16,11 @@ from smsbridge.errors import (
     DeliveryUnknownError,
     InvalidMessage,
     InvalidPhoneNumber,
+    RequestTimeoutError,
     ServerError,
     UnprocessableError,
     ValidationError,
 )
-from smsbridge.errors import TimeoutError as RequestTimeoutError
 from smsbridge.models import Attachment
 from smsbridge.providers.trackdrive import TextMessage, TrackDriveProvider, delivery_status
 
