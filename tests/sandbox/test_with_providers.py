@@ -198,3 +198,23 @@ async def test_textus_message_keeps_its_attachment_count_and_timeline_position(s
     assert message.timeline_position is not None
     assert message.timeline_position.tzinfo is not None
     assert message.attachments_total == 0
+
+
+async def test_records_and_receipts_can_be_passed_back_as_they_were_returned(sb: Sandbox) -> None:
+    from smsbridge.errors import ValidationError
+
+    seed = sb.trackdrive.seed
+    async with smsbridge.connect(sb.trackdrive_connection_url) as td:
+        assert isinstance(td, TrackDriveProvider)
+        created = await td.schedules.create(name="Later", offer_id=seed.offer_id, paused=True)
+        updated = await td.schedules.update(created, paused=False)  # the Schedule itself
+        assert updated.paused is False and (await td.schedules.get(created)).id == created.id
+        await td.schedules.delete(created)
+    async with smsbridge.connect(sb.textus_connection_url) as textus:
+        assert isinstance(textus, TextUsProvider)
+        receipt = await textus.send(Message(to=NUMBER, body="Hi"))
+        message = await textus.messages.get(receipt)  # the Receipt itself
+        assert message.id == receipt.message_id
+        batch = await textus.send_batch(Message(to=[NUMBER, "+17205550123"], body="Hi"))
+        with pytest.raises(ValidationError, match="message id is required"):
+            await textus.messages.get(batch)  # a batch has no per-recipient id

@@ -75,8 +75,9 @@ def path_segment_for_number(number: str, region: str | None) -> str:
 
 
 def resource_path(value: Any, collection: str, base_url: str) -> str:
-    """A slug, an IRI, a full URL or a model with ``id`` -> ``/<collection>/<slug>``."""
-    iri = getattr(value, "id", value)
+    """A slug, an IRI, a full URL, a model with ``id`` or a receipt with ``message_id`` ->
+    ``/<collection>/<slug>``."""
+    iri = getattr(value, "id", None) or getattr(value, "message_id", value)
     if not isinstance(iri, str) or not iri.strip():
         raise ValidationError(f"a TextUs {collection[:-1]} id is required (got {value!r:.40})")
     iri = iri.strip()

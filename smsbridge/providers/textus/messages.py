@@ -21,7 +21,7 @@ from ...errors import (
     InvalidMessage,
     TransportError,
 )
-from ...models import Attachment
+from ...models import Attachment, Receipt
 from ...models import Message as OutgoingMessage
 from ...phone import normalize
 from ...protocol import SendContext
@@ -107,11 +107,12 @@ class Messages(Resource):
         message = _message(to, body, sender, attachment, options)
         return await self._send(message, batch=not isinstance(to, str))
 
-    async def get(self, message: str | Message) -> Message:
-        """``GET /messages/:slug``; pass the slug, the IRI, a URL or a Message."""
+    async def get(self, message: str | Message | Receipt) -> Message:
+        """``GET /messages/:slug``; pass the slug, the IRI, a URL, a Message or the Receipt of
+        a send (a batch or saved-reply receipt has no message id: ValidationError)."""
         return await self._object("GET", self._scope.iri(message, "messages"), parser(Message))
 
-    async def retry(self, message: str | Message) -> None:
+    async def retry(self, message: str | Message | Receipt) -> None:
         """``POST /messages/:slug/retry`` (202): allowed for failed, transient or unknown."""
         await self._http.request("POST", self._scope.iri(message, "messages") + "/retry",
                                  expect=frozenset({202}))

@@ -81,8 +81,11 @@ def body(params: Mapping[str, Any]) -> dict[str, Any]:
     return {name: json_value(value, name) for name, value in params.items() if value is not None}
 
 
-def record_id(value: int | str, name: str = "id") -> str:
-    """A record id or UUID as one safe path segment (no ``/``, ``?`` or ``..`` injection)."""
+def record_id(value: object, name: str = "id") -> str:
+    """A record id or UUID (or a record with an ``id``) as one safe path segment (no ``/``,
+    ``?`` or ``..`` injection)."""
+    if not isinstance(value, int | str) and hasattr(value, "id"):
+        value = value.id  # a Schedule, Lead... as returned by create()/get()
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValidationError(f"{name} must be an integer id or a UUID string")
     text = str(value).strip()

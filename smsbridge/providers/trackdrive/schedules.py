@@ -85,7 +85,8 @@ class Schedules(Resource):
         }
         return self._paginate(PATH, params, Schedule, LIST_ROOT, page=page, per_page=per_page)
 
-    async def get(self, schedule_id: int | str, *, serializer: str | None = None) -> Schedule:
+    async def get(self, schedule_id: int | str | Schedule, *,
+                  serializer: str | None = None) -> Schedule:
         params = query({"serializer": choice(serializer, SERIALIZERS, "serializer")})
         path = f"{PATH}/{record_id(schedule_id, 'schedule_id')}"
         response = await self._http.request("GET", path, params=params or None)
@@ -112,7 +113,7 @@ class Schedules(Resource):
 
     async def update(
         self,
-        schedule_id: int | str,
+        schedule_id: int | str | Schedule,
         *,
         name: str | None = None,
         offer_id: int | str | None = None,
@@ -134,7 +135,7 @@ class Schedules(Resource):
         response = await self._http.request("PUT", path, json_body=payload)
         return self.parse_record(response, Schedule, ROOT)
 
-    async def delete(self, schedule_id: int | str) -> None:
+    async def delete(self, schedule_id: int | str | Schedule) -> None:
         # The status is undocumented: a Rails destroy answers 200 with the record or 204.
         await self._http.request("DELETE", f"{PATH}/{record_id(schedule_id, 'schedule_id')}",
                                  expect=frozenset({200, 204}))
