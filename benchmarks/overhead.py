@@ -50,6 +50,7 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("dispatcher (job engine, render, report)",
      ("smsbridge/dispatch/", "smsbridge/limits/throttle.py")),
     ("fake provider (test kit)", ("smsbridge/testing",)),
+    ("telemetry (OpenTelemetry)", ("smsbridge/telemetry/", "/opentelemetry/")),
     ("logging", ("/logging/", "smsbridge/_logging.py")),
     ("aiohttp / yarl / multidict", ("/aiohttp/", "/yarl/", "/multidict/")),
     ("asyncio event loop", ("/asyncio/", "/selectors.py")),
@@ -162,7 +163,8 @@ def measure_section(
 # --- the sections ------------------------------------------------------------------------------
 
 
-def _dispatcher_run(messages: int, journal_dir: str | None) -> Callable[[], Awaitable[int]]:
+def _dispatcher_run(messages: int, journal_dir: str | None,
+                    telemetry: Any = None) -> Callable[[], Awaitable[int]]:
     from smsbridge import Dispatcher
     from smsbridge.testing import FakeProvider
 
@@ -171,7 +173,7 @@ def _dispatcher_run(messages: int, journal_dir: str | None) -> Callable[[], Awai
     if journal_dir is not None:
         journal = os.path.join(journal_dir, f"overhead-{time.monotonic_ns()}.sqlite")
     dispatcher = Dispatcher(FakeProvider(record=False), concurrency=CONCURRENCY,
-                            rate_limit=None, journal=journal)
+                            rate_limit=None, journal=journal, telemetry=telemetry)
 
     async def run() -> int:
         handled = 0
@@ -313,6 +315,25 @@ def micro_timings(samples: int = 5_000) -> list[dict[str, Any]]:
     return [{"operation": name, "us": us} for name, us in rows]
 
 
+def _in_memory_telemetry() -> Any:
+    """smsbridge's Telemetry on OpenTelemetry's SDK with in-memory exporters, or None when the
+    SDK is not installed (the ``otel`` extra brings only the API)."""
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    except ImportError:
+        return None
+    from smsbridge.telemetry import Telemetry
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    return Telemetry(tracer_provider=tracer_provider,
+                     meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]))
+
+
 def measure_overhead(messages: int) -> dict[str, Any]:
     sections = []
     with tempfile.TemporaryDirectory(prefix="smsbridge-overhead-") as tmp:
@@ -322,6 +343,11 @@ def measure_overhead(messages: int) -> dict[str, Any]:
         sections.append(measure_section(
             "Dispatcher -> FakeProvider, SQLite journal on", messages,
             lambda: _dispatcher_run(messages, tmp)))
+    telemetry = _in_memory_telemetry()
+    if telemetry is not None:  # what tracing costs when it is on; the sections above are off
+        sections.append(measure_section(
+            "Dispatcher -> FakeProvider, journal off, OpenTelemetry on (in-memory SDK)",
+            messages, lambda: _dispatcher_run(messages, None, telemetry)))
     for endpoint in (TEXTUS, TRACKDRIVE):
         sections.append(measure_section(
             f"{endpoint.name} provider.send, fake transport (no aiohttp, no socket)", messages,

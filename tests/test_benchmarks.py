@@ -128,7 +128,7 @@ def test_memory_samples_each_checkpoint_in_fresh_processes():
 def test_overhead_sections_add_up_to_their_total():
     result = measure_overhead(150)
     titles = [s["title"] for s in result["sections"]]
-    assert len(titles) == 4 and any("journal on" in t for t in titles)
+    assert len(titles) == 5 and any("journal on" in t for t in titles)
     for section in result["sections"]:
         parts = {p["part"] for p in section["parts"]}
         assert "phone validation" in parts
@@ -136,6 +136,10 @@ def test_overhead_sections_add_up_to_their_total():
     journal = next(s for s in result["sections"] if "journal on" in s["title"])
     assert any(p["part"] in ("journal (SQLite)", OTHER_THREADS) for p in journal["parts"])
     assert {m["operation"].split(",")[0] for m in result["micro"]} >= {"phone.normalize"}
+    traced = next(s for s in result["sections"] if "OpenTelemetry on" in s["title"])
+    assert any(p["part"] == "telemetry (OpenTelemetry)" and p["us"] > 0 for p in traced["parts"])
+    untraced = next(s for s in result["sections"] if s["title"].endswith("journal off"))
+    assert not any(p["part"] == "telemetry (OpenTelemetry)" for p in untraced["parts"])
 
 
 async def test_rate_limit_use_counts_accepted_messages_and_429s():

@@ -34,7 +34,7 @@ from collections.abc import (
     Sized,
 )
 from os import PathLike
-from typing import Any
+from typing import Any, Literal
 
 from .. import _constants as C
 from .._closing import AsyncClosing
@@ -45,6 +45,7 @@ from ..journal.store import Journal
 from ..limits.throttle import RateLimitSetting, resolve_throttle
 from ..models import Attachment, Message
 from ..protocol import BatchSendingProvider, Capabilities, MessagingProvider
+from ..telemetry import Telemetry, detect_telemetry
 from ..transport.retry import RetryPolicy
 from .failover import FailoverProvider
 from .preparer import Preparer
@@ -108,6 +109,7 @@ class Dispatcher(AsyncClosing):
         cancel_grace: float = C.DISPATCHER_CANCEL_GRACE,
         progress_interval: float = C.DISPATCHER_PROGRESS_INTERVAL,
         stop_after_failures: int | None = None,
+        telemetry: Telemetry | Literal["auto"] | None = "auto",
     ) -> None:
         if not isinstance(provider, MessagingProvider):
             raise ConfigurationError(
@@ -144,6 +146,8 @@ class Dispatcher(AsyncClosing):
         self.progress_interval = progress_interval
         self.stop_after_failures = (
             max(10, 2 * concurrency) if stop_after_failures is None else stop_after_failures)
+        # "auto": job/attempt spans and outcome metrics when OpenTelemetry is configured.
+        self.telemetry = detect_telemetry() if telemetry == "auto" else telemetry
         self._journal_setting = journal
         self._journal: JobStore | None = journal if isinstance(journal, JobStore) else None
         if journal is not None and not isinstance(journal, JobStore | str | PathLike):
@@ -323,12 +327,22 @@ class Dispatcher(AsyncClosing):
             sink=sink, job_id=job_id, grace=self.cancel_grace, store_source=lazy_store,
             stop_after=self.stop_after_failures, retry_failed=retry_failed,
             suppression=self.suppression if isinstance(self.suppression, SuppressionList)
-            else None)
+            else None, telemetry=self.telemetry)
         failure: BaseException | None = None
         try:
             if session is not None and stored is not None:
                 _store_source(session, stored)
-            await run.run(source)
+            if self.telemetry is None:
+                await run.run(source)
+            else:
+                with self.telemetry.job(job_id=job_id, provider=self.provider.name,
+                                        total=None) as job_span:
+                    try:
+                        await run.run(source)
+                    finally:
+                        done = tally.snapshot()
+                        job_span.finish({"sent": done.sent, "failed": done.failed,
+                                         "unknown": done.unknown, "skipped": done.skipped})
         except BaseException as exc:
             failure = exc
             raise

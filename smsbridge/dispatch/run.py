@@ -30,6 +30,7 @@ from ..limits.protocol import Permit
 from ..limits.throttle import Throttle, pipelined
 from ..models import Message, Outcome, OutcomeStatus
 from ..protocol import MessagingProvider, SendContext
+from ..telemetry import Telemetry
 from ..transport.budget import AttemptBudget
 from ..transport.retry import RetryPolicy, decide
 from .batcher import Batch, Batcher
@@ -75,6 +76,7 @@ class JobRun:
         store_source: bool,
         stop_after: int = 0,
         suppression: SuppressionList | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._provider = provider
         self._provider_name = provider.name
@@ -115,6 +117,9 @@ class JobRun:
         self._streak = 0
         self._streak_kind: tuple[Any, ...] | None = None
         self.stopped: StopCause | None = None
+        self._telemetry = telemetry
+        # Chosen once: without telemetry a send takes no detour at all.
+        self._send = self._attempt if telemetry is None else self._traced_attempt
 
     # --- orchestration --------------------------------------------------------------------
 
@@ -167,6 +172,9 @@ class JobRun:
 
     async def _emit(self, index: int, outcome: Outcome) -> None:
         self._tally.add(outcome)
+        if self._telemetry is not None:
+            self._telemetry.outcome(provider=outcome.provider or self._provider_name,
+                                    status=outcome.status.value, reason=outcome.reason)
         if self.stopping:
             self._sink.put_nowait(index, outcome)
         else:
@@ -344,7 +352,7 @@ class JobRun:
                     if not claimed:
                         break
                 try:
-                    outcomes, delay = await self._attempt(claimed, body, batch, budget, permit)
+                    outcomes, delay = await self._send(claimed, body, batch, budget, permit)
                 except asyncio.CancelledError:
                     attempts = budget.used
                     finished = True
@@ -452,6 +460,22 @@ class JobRun:
             budget.settle(before)
         return success_outcomes(items, result, budget.used, self._next_batch_id,
                                 self.batches), 0.0
+
+    async def _traced_attempt(
+        self, items: list[Item], body: str, batch: bool, budget: AttemptBudget,
+        permit: Permit | None,
+    ) -> tuple[list[Outcome] | None, float]:
+        """:meth:`_attempt` inside a ``smsbridge.send`` span (its HTTP spans are children)."""
+        assert self._telemetry is not None
+        with self._telemetry.attempt(
+                provider=self._provider_name, attempt=budget.used + 1, recipients=len(items),
+                to=None if batch else items[0].recipient.phone) as span:
+            outcomes, delay = await self._attempt(items, body, batch, budget, permit)
+            if outcomes is None:
+                span.finish("retrying")
+            else:
+                span.finish(outcomes[0].status.value, outcomes[0].reason)
+            return outcomes, delay
 
     def _next_batch_id(self) -> str:
         self._batch_seq += 1

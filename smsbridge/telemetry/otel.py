@@ -136,15 +136,17 @@ class Telemetry:
     def __repr__(self) -> str:
         return "Telemetry()"
 
-    def start_request(self, *, provider: str, operation: str, method: str, url: str,
+    def start_request(self, *, provider: str, operation: str | None, method: str, url: str,
                       attempt: int) -> RequestSpan:
         from opentelemetry.trace import SpanKind
 
         host, port, full = _server(url)
         metric_attributes: dict[str, Any] = {
             "http.request.method": method, "server.address": host,
-            "smsbridge.provider": provider, "smsbridge.operation": operation,
+            "smsbridge.provider": provider,
         }
+        if operation is not None:
+            metric_attributes["smsbridge.operation"] = operation
         if port is not None:
             metric_attributes["server.port"] = port
         span_attributes: dict[str, Any] = {**metric_attributes, "url.full": full}

@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 import attrs
@@ -34,6 +34,8 @@ from ..errors import (
     api_error_from_response,
 )
 from ..phone import mask_text
+from ..telemetry import Telemetry, detect_telemetry
+from ..telemetry.otel import RequestSpan
 from .deadlines import ReadDeadlines
 from .retry import RetryPolicy, decide, parse_retry_after
 from .urls import redact_userinfo
@@ -149,6 +151,7 @@ class HttpClient:
         connection_limit: int = C.CONNECTION_LIMIT,
         trace_configs: Sequence[aiohttp.TraceConfig] | None = None,
         expect: frozenset[int] = ANY_2XX,
+        telemetry: Telemetry | Literal["auto"] | None = "auto",
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ConfigurationError(
@@ -163,6 +166,8 @@ class HttpClient:
         # A request without a body carries no Content-Type: there is no content to describe.
         self._bodyless_headers = CIMultiDictProxy(CIMultiDict(_without_content_type(self._headers)))
         self.expect = expect
+        # "auto": spans and metrics when OpenTelemetry is configured; None costs one test.
+        self.telemetry = detect_telemetry() if telemetry == "auto" else telemetry
         # The last X-RateLimit-* header values seen and what they parsed to.
         self._rate_limit_parsed: tuple[tuple[str | None, ...], RateLimitState | None] = (
             (), None)
@@ -230,11 +235,14 @@ class HttpClient:
         retry: RetryPolicy | None = None,
         expect: frozenset[int] | None = None,
         context: SendContext | None = None,
+        operation: str | None = None,
     ) -> Response:
         """Send one logical request, retrying only where the request surely had no effect.
 
         ``context``: from a dispatcher, the permit it already acquired on this client's limiter
         (used for the first attempt only) and the recipient's retry budget.
+
+        ``operation``: a low-cardinality name (``"send"``) for telemetry; none by default.
 
         ``expect``: the operation's documented success codes (default: the client's). Any other
         status is an error, a 3xx included (:class:`RedirectError`; never followed), and an
@@ -262,20 +270,31 @@ class HttpClient:
             budget, permit = context.budget, context.permit
             context.permit = None  # used once: a retry or another provider acquires its own
         limiter = self.rate_limiter
+        telemetry = self.telemetry
+        span: RequestSpan | None = None
         while True:
             attempt += 1
             if budget is not None:
                 budget.spend()
             if limiter is not None:
                 if permit is None or permit.limiter is not limiter:
+                    waiting = time.monotonic()
                     await limiter.acquire()
+                    if telemetry is not None:
+                        telemetry.waited(provider=self.provider,
+                                         seconds=time.monotonic() - waiting)
                 permit = None
             started = time.monotonic()
+            if telemetry is not None:
+                span = telemetry.start_request(provider=self.provider, operation=operation,
+                                               method=method, url=url, attempt=attempt)
             try:
                 response = await self._send_once(
                     method, url, params, data, request_headers, attempt, started
                 )
             except TransportError as error:
+                if span is not None:
+                    span.finish(error=error)
                 elapsed = time.monotonic() - started
                 logger.debug(
                     "%s %s %s failed: %s attempt=%d elapsed=%.3fs",
@@ -287,6 +306,12 @@ class HttpClient:
                     raise self._final(error, idempotent) from error
                 await self._sleep_before_retry(decision.wait, attempt, method, log_path, error)
                 continue
+            except BaseException as error:  # cancelled, or a bug: the span still ends
+                if span is not None:
+                    span.finish(error=error)
+                raise
+            if span is not None:
+                span.finish(status=response.status)
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug(
                     "%s %s %s -> %d attempt=%d elapsed=%.3fs",

@@ -122,7 +122,7 @@ class Messages(Resource):
     ) -> Awaitable[Response]:
         # Not a coroutine itself: the caller awaits the request directly (one frame less a send).
         return self._http.request("POST", outgoing.path, json_body=outgoing.payload,
-                                  expect=_SEND_EXPECT, context=context)
+                                  expect=_SEND_EXPECT, context=context, operation="send")
 
     async def prepare(
         self, message: OutgoingMessage, *, batch: bool, without_account: bool = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import aiohttp
 
@@ -23,6 +23,7 @@ from ...models import Attachment, BatchReceipt, DeliveryStatus, Message, Receipt
 from ...phone import mask
 from ...protocol import Capabilities, RateLimit, SendContext
 from ...registry import ConnectionURL
+from ...telemetry import Telemetry
 from ...transport.http import HttpClient, Response, Timeouts
 from ...transport.retry import RetryPolicy
 from ...transport.urls import redact_userinfo
@@ -78,6 +79,7 @@ class TextUsProvider(BaseProvider):
         rate_limiter: Limiter | str | None = "auto",
         default_region: str | None = None,
         verify_attachment_size: bool = False,
+        telemetry: Telemetry | Literal["auto"] | None = "auto",
     ) -> None:
         token = check_credential(
             from_environment(token, TOKEN_ENV, required=True, name="TextUs API token"),
@@ -99,6 +101,7 @@ class TextUsProvider(BaseProvider):
             error_hook=error_hook,
             # What most TextUs operations document; the others name their own codes.
             expect=frozenset({200}),
+            telemetry=telemetry,
         )
         self._http.rate_limiter = self._default_rate_limiter(rate_limiter)
         scope = Scope(self._http, self.account, check_region(default_region))

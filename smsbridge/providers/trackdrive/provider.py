@@ -12,7 +12,7 @@ import base64
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import aiohttp
 import attrs
@@ -24,6 +24,7 @@ from ...models import DeliveryStatus, Message, Receipt
 from ...phone import masked_repr
 from ...protocol import Capabilities, SendContext
 from ...registry import ConnectionURL
+from ...telemetry import Telemetry
 from ...transport.http import HttpClient, Timeouts
 from ...transport.retry import RetryPolicy
 from .._base import BaseProvider
@@ -123,6 +124,7 @@ class TrackDriveProvider(BaseProvider):
         rate_limiter: Limiter | str | None = "auto",
         default_region: str | None = None,
         delivery_webhook_url: str | None = None,
+        telemetry: Telemetry | Literal["auto"] | None = "auto",
     ) -> None:
         public_key = _check_key(from_environment(
             public_key, PUBLIC_KEY_ENV, required=True, name="TrackDrive public_key"),
@@ -155,6 +157,7 @@ class TrackDriveProvider(BaseProvider):
             rate_limiter=self._default_rate_limiter(rate_limiter),
             error_hook=error_hook,
             expect=frozenset({200}),  # every documented TrackDrive success is HTTP 200
+            telemetry=telemetry,
         )
         self.subdomain = subdomain
         self.default_region = default_region.upper() if default_region else None
@@ -201,7 +204,8 @@ class TrackDriveProvider(BaseProvider):
             )
         texts = self.text_messages
         payload = texts.payload(message.body, to=recipient.phone, from_=message.sender, **options)
-        response = await self._http.request("POST", PATH, params=payload, context=context)
+        response = await self._http.request("POST", PATH, params=payload, context=context,
+                                            operation="send")
         record = texts.parse_record(response, _Sent, ROOT)
         status = delivery_status(record.status) if record.status else DeliveryStatus.ACCEPTED
         message_id = str(record.id) if record.id is not None else record.message_uuid
