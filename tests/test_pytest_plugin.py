@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+
 USER_TESTS = '''
 import pytest
 from smsbridge import Dispatcher, Message
@@ -59,6 +61,25 @@ def test_user_project_gets_the_sandbox_and_fake_provider_fixtures(tmp_path: Path
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "5 passed" in result.stdout
+
+
+def test_a_fresh_project_with_only_smsbridge_pytest_and_pytest_asyncio_gets_the_fixtures(
+        tmp_path: Path) -> None:
+    # a new virtual environment: nothing of this checkout's dev set-up, as a user's project has
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", str(ROOT), "pytest", "pytest-asyncio"],
+        capture_output=True, text=True, timeout=600)
+    assert install.returncode == 0, install.stderr[-3000:]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "test_texts.py").write_text(textwrap.dedent(USER_TESTS))
+    result = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                            cwd=project, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "5 passed" in result.stdout
 
 
