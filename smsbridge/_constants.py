@@ -141,6 +141,9 @@ DISPATCHER_QUEUE_PER_WORKER = 2
 DISPATCHER_BATCH_BUFFER = 4
 # Resumed jobs look up earlier states this many recipients at a time.
 DISPATCHER_LOOKUP_CHUNK = 256
+# Quiet hours and scheduled sends sleep at most this long at a time, then look at the clock
+# again (a clock that jumps, a suspended machine).
+QUIET_HOURS_MAX_SLEEP = 60.0
 
 # --- journal (SQLite)
 JOURNAL_BUSY_TIMEOUT = 5.0
