@@ -123,7 +123,7 @@ async def test_a_scheduled_job_killed_while_waiting_still_waits_when_resumed(
     # Resumed 1.5 s before the scheduled time: it waits, then sends.
     second = await _child(server, journal, numbers, datetime(2026, 12, 1, 13, 59, 58, 500000,
                                                              tzinfo=UTC), "resume")
-    out, err = await asyncio.wait_for(second.communicate(), timeout=60)
+    _, err = await asyncio.wait_for(second.communicate(), timeout=60)
     assert second.returncode == 0, err.decode()[-2000:]
     assert sorted(phone for phone, _ in server.accepted) == PACIFIC
     assert min(at for _, at in server.accepted) >= send_at
