@@ -117,9 +117,6 @@ WEBHOOK_MAX_JSON_DEPTH = 32
 WEBHOOK_DEDUP_SIZE = 10_000
 # TrackDrive delivery webhooks are unsigned: an unguessable token in the URL path guards them.
 WEBHOOK_TOKEN_BYTES = 32
-# Inbound keywords (case-insensitive, whole message) that opt a contact out / back in.
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
 # DeliveryTracker: default wait for a final status, and final events kept for late waiters.
 DELIVERY_WAIT_TIMEOUT = 300.0
 DELIVERY_TRACKER_MEMORY = 10_000
