@@ -219,9 +219,11 @@ class Dispatcher(AsyncClosing):
         (safe: FAILED means surely not sent), e.g. after fixing a wrong token.
         ``send_at``: an aware datetime; the job is stored (with a journal) and waits until then
         before the first send. A job killed while waiting still waits when resumed; a time
-        already past sends at once. (A provider's own ``scheduled_at`` option is sent as is:
-        the dispatcher submits at ``send_at``, the provider then delivers at its
-        ``scheduled_at``.)
+        already past sends at once. A provider's own ``scheduled_at`` option (TextUs) is sent
+        as is: the dispatcher submits at ``send_at`` and TextUs then holds each message until
+        its ``scheduled_at``, so the later of the two wins (a ``scheduled_at`` already past at
+        submission is TextUs's to refuse). With ``quiet_hours`` on, ``scheduled_at`` is refused
+        (ConfigurationError): the window could not be checked at the delivery time.
         """
         if not isinstance(message, Message):
             raise ConfigurationError("send() takes a Message; use stream() for other sources")
@@ -351,6 +353,11 @@ class Dispatcher(AsyncClosing):
                          smart_encoding=spec.smart_encoding)
         quiet, wait = (self.quiet_hours, self.wait) if self.quiet_hours is not None or \
             stored_quiet is None else stored_quiet
+        if quiet is not None and "scheduled_at" in spec.options:
+            raise ConfigurationError(
+                "quiet_hours judge when smsbridge submits each message, but the scheduled_at "
+                "option makes the provider deliver it later, at a time quiet hours cannot "
+                "check; schedule the job with send_at= (--at) instead")
         settings: dict[str, Any] = {
             "default_region": region, "batch_size": self.batch_size,
             "concurrency": self.concurrency}

@@ -246,3 +246,12 @@ async def test_smart_encoding_and_the_segment_limit_are_part_of_the_job_identity
     with Journal(journal_path) as journal:
         stored = journal.job(smart.job_id).spec
     assert stored.smart_encoding is True and stored.max_segments is None
+
+
+async def test_quiet_hours_refuse_a_provider_scheduled_at_they_could_not_check() -> None:
+    fake = FakeProvider()
+    dispatcher = Dispatcher(fake, quiet_hours="federal")
+    with pytest.raises(ConfigurationError, match="send_at"):
+        await dispatcher.send(Message(to=["+12125550100"], body="Hi",
+                                      options={"scheduled_at": "2026-12-01T23:30:00Z"}))
+    assert fake.calls == 0
