@@ -30,6 +30,7 @@ from collections.abc import (
     Callable,
     Container,
     Iterable,
+    Mapping,
     Sequence,
     Sized,
 )
@@ -351,6 +352,15 @@ class Dispatcher(AsyncClosing):
             # The same body for everyone: over the limit is a usage error, not N failures.
             prepare_body(template.static, max_segments=spec.max_segments,
                          smart_encoding=spec.smart_encoding)
+        journal = self.journal
+        if journal is not None and not self.dry_run and (
+                send_at is None or (self.quiet_hours is None and stored_quiet is None)):
+            # A job re-run or resumed without them keeps the schedule and quiet hours it was
+            # started with: a scheduled job killed while waiting still waits.
+            previous = await _previous_settings(journal, spec, job_id)
+            send_at = send_at or _stored_time(previous.get("send_at"))
+            if stored_quiet is None:
+                stored_quiet = _stored_quiet_hours(previous.get("quiet_hours"), region)
         quiet, wait = (self.quiet_hours, self.wait) if self.quiet_hours is not None or \
             stored_quiet is None else stored_quiet
         if quiet is not None and "scheduled_at" in spec.options:
@@ -366,7 +376,6 @@ class Dispatcher(AsyncClosing):
         if quiet is not None:
             settings["quiet_hours"] = {"window": quiet.window, "fallback": quiet.fallback,
                                        "wait": wait}
-        journal = self.journal
         session: RunSession | None = None
         lookup: Callable[[list[str]], Awaitable[dict[str, Prior]]] | None = None
         if journal is None:
@@ -443,6 +452,16 @@ def _check_send_at(send_at: object) -> datetime | None:
             "send_at must be a timezone-aware datetime (e.g. datetime(2026, 12, 1, 9, "
             "tzinfo=ZoneInfo('America/New_York'))); a naive time is ambiguous: whose 9 am?")
     return send_at
+
+
+async def _previous_settings(journal: JobStore, spec: JobSpec, job_id: str | None
+                             ) -> Mapping[str, Any]:
+    resolved, _ = await journal.resolve_job(spec, job_id)
+    try:
+        job = await journal.find_job(resolved)
+    except (JournalError, ConfigurationError):  # a new job (the store says so either way)
+        return {}
+    return job.settings
 
 
 def _stored_time(value: object) -> datetime | None:

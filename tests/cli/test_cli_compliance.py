@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -9,7 +11,7 @@ from zoneinfo import ZoneInfo
 from smsbridge.journal.store import Journal
 from smsbridge.sandbox import Sandbox
 
-from .conftest import VALID, run_cli, write_csv
+from .conftest import SUBPROCESS_TIMEOUT, VALID, run_cli, start_cli, write_csv
 
 DENVER = ZoneInfo("America/Denver")  # VALID numbers are 303: Denver
 
@@ -133,3 +135,31 @@ async def test_a_job_scheduled_in_the_past_is_sent_at_once_and_says_when_it_was_
     assert sandbox.accepted_numbers("textus") == [VALID[0]]
     with Journal(journal) as opened:
         assert opened.report().job.settings["send_at"].startswith(f"{due:%Y-%m-%dT%H:%M}")
+
+
+async def test_a_scheduled_bulk_job_killed_while_waiting_still_waits_when_resumed(
+    sandbox: Sandbox, tmp_path: Path,
+) -> None:
+    csv_path = write_csv(tmp_path / "people.csv", [[VALID[0], "Ann"], [VALID[1], "Ben"]])
+    journal = tmp_path / "job.sqlite"
+    due = datetime.now(UTC) + timedelta(hours=2)
+    first = await start_cli(
+        "bulk", str(csv_path), "--body", "Hi {name}", "--at", f"{due:%Y-%m-%d %H:%M} +0000",
+        "--journal", str(journal), "--url", sandbox.textus_connection_url)
+    assert first.stderr is not None
+    line = b""
+    while b"waiting until" not in line:
+        line = await asyncio.wait_for(first.stderr.readline(), SUBPROCESS_TIMEOUT)
+        assert line, "bulk ended without waiting"
+    await asyncio.sleep(1.0)
+    first.send_signal(signal.SIGKILL)
+    await first.wait()
+
+    second = await start_cli("resume", str(journal), "--url", sandbox.textus_connection_url)
+    await asyncio.sleep(3.0)  # generous: an unscheduled resume sends within a fraction of this
+    assert second.returncode is None, "the resume did not wait for the scheduled time"
+    second.send_signal(signal.SIGKILL)
+    await second.wait()
+    assert sandbox.accepted_numbers("textus") == []
+    with Journal(journal) as opened:
+        assert opened.job().settings["send_at"] == f"{due:%Y-%m-%dT%H:%M}:00+00:00"
