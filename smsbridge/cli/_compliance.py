@@ -54,8 +54,10 @@ def compliance_options(func: F) -> F:
             help='Start sending at this time, e.g. --at "2026-12-01 09:00 -0500" (the UTC '
                  "offset is required). The job is stored in the journal and waits; a job "
                  "killed while waiting still waits when resumed. A time already past sends "
-                 "at once. TextUs's own --option scheduled_at=... is passed through per "
-                 "message: smsbridge submits at --at, TextUs then delivers at scheduled_at."),
+                 "at once. Needs --journal. TextUs's own --option scheduled_at=... is passed "
+                 "through per message: smsbridge submits at --at, TextUs then delivers at "
+                 "scheduled_at (the later wins; refused with --quiet-hours, which could not "
+                 "check it)."),
         click.option(
             "--max-segments", metavar="N",
             help="Refuse a rendered message longer than N segments (FAILED too_many_segments, "
@@ -68,8 +70,8 @@ def compliance_options(func: F) -> F:
                  "...) with GSM-7 ones before counting and sending; the summary lists them."),
         click.option(
             "--price-per-segment", metavar="PRICE",
-            help="Price of one segment, e.g. 0.0079: the summary (and --dry-run) estimates "
-                 "the job's cost."),
+            help="Price of one segment, e.g. 0.0079: the summary estimates the job's cost "
+                 "(with --dry-run: before anything is sent)."),
     )
     for option in reversed(options):
         func = option(func)

@@ -57,7 +57,7 @@ class ComplianceReport:
     """What compliance did to one job run.
 
     ``segments`` totals the segments as rendered per recipient (filled in a dry run and
-    whenever ``max_segments`` or ``smart_encoding`` is set); ``estimated_cost`` is
+    whenever ``max_segments``, ``smart_encoding`` or a price is set); ``estimated_cost`` is
     ``segments.total_segments * price_per_segment`` when a price was given. ``replacements``
     counts each look-alike ``smart_encoding`` replaced (original character -> occurrences).
     ``held`` counts recipients held for quiet hours (``held.latest``: the last time one was

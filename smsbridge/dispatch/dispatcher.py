@@ -108,7 +108,8 @@ class Dispatcher(AsyncClosing):
     Both are part of the job's identity (a changed setting is another job).
     ``price_per_segment`` (``Decimal`` or decimal text, never a float): the report's
     ``compliance.estimated_cost``. Segments are counted in a dry run and whenever
-    ``max_segments`` or ``smart_encoding`` is set (``BulkReport.compliance``).
+    ``max_segments``, ``smart_encoding`` or ``price_per_segment`` is set
+    (``BulkReport.compliance.segments``).
     """
 
     def __init__(
@@ -397,7 +398,8 @@ class Dispatcher(AsyncClosing):
         tally = Tally(total, self.on_progress, self.progress_interval)
         sink.tally = tally
         compliance = ComplianceTally(self.price_per_segment, send_at)
-        counting = self.dry_run or spec.max_segments is not None or spec.smart_encoding
+        counting = (self.dry_run or spec.max_segments is not None or spec.smart_encoding
+                    or self.price_per_segment is not None)
         run = JobRun(
             provider=self.provider, spec=spec, throttle=self.throttle, retry=self.retry,
             preparer=Preparer(

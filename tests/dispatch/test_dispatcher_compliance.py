@@ -255,3 +255,13 @@ async def test_quiet_hours_refuse_a_provider_scheduled_at_they_could_not_check()
         await dispatcher.send(Message(to=["+12125550100"], body="Hi",
                                       options={"scheduled_at": "2026-12-01T23:30:00Z"}))
     assert fake.calls == 0
+
+
+async def test_a_real_run_with_a_price_reports_the_segments_sent_and_their_cost() -> None:
+    fake = FakeProvider()
+    report = await Dispatcher(fake, price_per_segment=Decimal("0.01")).send(
+        Message(to=["+12125550100", "+12125550101"], body="w" * 161))
+    compliance = report.compliance
+    assert compliance is not None and report.sent == 2
+    assert compliance.segments.total_segments == 4
+    assert compliance.estimated_cost == Decimal("0.04")
