@@ -73,6 +73,7 @@ from .transport.pagination import AsyncPager, Page
 from .transport.retry import RetryPolicy
 
 if TYPE_CHECKING:
+    from .compliance import QuietHours, count_segments, smart_encoding
     from .dispatch.dispatcher import (
         BulkReport,
         Dispatcher,
@@ -84,6 +85,7 @@ if TYPE_CHECKING:
     from .providers.textus import TextUsProvider
     from .providers.trackdrive import TrackDriveProvider
     from .sandbox import Sandbox
+    from .webhooks.replies import OptOutReply
     from .webhooks.server import WebhookReceiver
     from .webhooks.tracking import DeliveryTracker
 
@@ -101,6 +103,10 @@ _LAZY = {
     "WebhookReceiver": "smsbridge.webhooks.server",
     "DeliveryTracker": "smsbridge.webhooks.tracking",
     "Sandbox": "smsbridge.sandbox",
+    "QuietHours": "smsbridge.compliance",
+    "count_segments": "smsbridge.compliance",
+    "smart_encoding": "smsbridge.compliance",
+    "OptOutReply": "smsbridge.webhooks.replies",
 }
 
 
@@ -150,6 +156,7 @@ __all__ = [
     "MessagingProvider",
     "NotFoundError",
     "OptOutEvent",
+    "OptOutReply",
     "Outcome",
     "OutcomeStatus",
     "OutcomeStream",
@@ -158,6 +165,7 @@ __all__ = [
     "Permit",
     "PipelinedProvider",
     "Progress",
+    "QuietHours",
     "RateLimit",
     "RateLimitError",
     "RateLimiter",
@@ -185,5 +193,7 @@ __all__ = [
     "WebhookTooLargeError",
     "__version__",
     "connect",
+    "count_segments",
     "register_provider",
+    "smart_encoding",
 ]

@@ -117,9 +117,6 @@ WEBHOOK_MAX_JSON_DEPTH = 32
 WEBHOOK_DEDUP_SIZE = 10_000
 # TrackDrive delivery webhooks are unsigned: an unguessable token in the URL path guards them.
 WEBHOOK_TOKEN_BYTES = 32
-# Inbound keywords (case-insensitive, whole message) that opt a contact out / back in.
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
 # DeliveryTracker: default wait for a final status, and final events kept for late waiters.
 DELIVERY_WAIT_TIMEOUT = 300.0
 DELIVERY_TRACKER_MEMORY = 10_000
@@ -141,6 +138,9 @@ DISPATCHER_QUEUE_PER_WORKER = 2
 DISPATCHER_BATCH_BUFFER = 4
 # Resumed jobs look up earlier states this many recipients at a time.
 DISPATCHER_LOOKUP_CHUNK = 256
+# Quiet hours and scheduled sends sleep at most this long at a time, then look at the clock
+# again (a clock that jumps, a suspended machine).
+QUIET_HOURS_MAX_SLEEP = 60.0
 
 # --- journal (SQLite)
 JOURNAL_BUSY_TIMEOUT = 5.0

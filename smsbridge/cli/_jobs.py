@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from typing import Any
 
 import click
 from rich.console import Console
 
+from ..dispatch.compliance import ComplianceReport
 from ..dispatch.dispatcher import Dispatcher
 from ..dispatch.report import Progress, StopCause
 from ..dispatch.template import Template
@@ -35,6 +37,13 @@ from ._common import (
     region_callback,
     run,
     url_option,
+)
+from ._compliance import (
+    compliance_options,
+    describe_compliance,
+    parse_at,
+    parse_quiet_hours,
+    parse_segment_options,
 )
 from ._csv import CsvRecipients
 from ._errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_STOPPED
@@ -58,6 +67,7 @@ class CliRun:
         self.job_id: str | None = None
         self.interrupted = False
         self.stopped: StopCause | None = None
+        self.compliance: ComplianceReport | None = None
 
     def on_progress(self, progress: Progress) -> None:
         self.progress = progress
@@ -148,6 +158,7 @@ def describe_limit(limiter: RateLimiter) -> str:
 @click.option(
     "--job-id", metavar="ID", help="Job name in the journal (default: from message and file)."
 )
+@compliance_options
 @job_options
 def bulk(
     recipients: str,
@@ -164,6 +175,13 @@ def bulk(
     rejects_path: str | None,
     region: str | None,
     job_id: str | None,
+    quiet_hours: str | None,
+    quiet_hours_fallback: str,
+    no_wait: bool,
+    send_at: str | None,
+    max_segments: str | None,
+    smart_encoding: bool,
+    price_per_segment: str | None,
     concurrency: int,
     rate: float | None,
     url: str | None,
@@ -176,6 +194,10 @@ def bulk(
     resumed after a crash or Ctrl-C (smsbridge resume JOURNAL, or the same command again) and
     nobody is texted twice.
 
+    Compliance and cost: --quiet-hours holds each recipient until it is inside the window at
+    its own location; --at schedules the job; --dry-run --price-per-segment shows the segments
+    and the cost before anything is sent; --max-segments and --smart-encoding keep it down.
+
     Exit codes: 0 all sent (skips are not failures), 1 a recipient failed or is unknown (for
     the whole job when journaled), 2 bad input or configuration, 3 the job stopped early
     (wrong token, suspended account, provider down: resume it), 130 interrupted.
@@ -184,6 +206,15 @@ def bulk(
         raise click.UsageError("--media-url and --media-type go together")
     if not body.strip():
         raise click.BadParameter("the message body is empty", param_hint="--body")
+    quiet = parse_quiet_hours(quiet_hours, quiet_hours_fallback, region)
+    if no_wait and quiet is None:
+        raise click.UsageError("--no-wait goes with --quiet-hours")
+    start_at = parse_at(send_at)
+    if start_at is not None and journal is None and not dry_run:
+        raise click.UsageError(
+            "--at needs --journal: a scheduled job is stored there and waits (a job killed "
+            "while waiting resumes and still waits)")
+    segment_limit, price = parse_segment_options(max_segments, price_per_segment)
     # one reader: standard input ("-") can be read only once
     source = CsvRecipients(recipients, phone_column=phone_column, encoding=encoding,
                            region=region)
@@ -201,10 +232,13 @@ def bulk(
     }
     out, err = make_consoles()
     provider = open_job_provider(url, rate, err)
-    job_id = job_id or cli_job_id(message, source)
+    identity = {**message, "max_segments": segment_limit, "smart_encoding": smart_encoding}
+    job_id = job_id or cli_job_id(identity, source)
     dispatcher = Dispatcher(
         provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
         batch_size=batch_size, default_region=region, job_id=job_id,
+        quiet_hours=quiet, wait=not no_wait, max_segments=segment_limit,
+        smart_encoding=smart_encoding, price_per_segment=price,
     )
     if journal is not None and not dry_run:
         remember(journal, job_id, source, region)  # before the first send: resume can re-read
@@ -212,8 +246,12 @@ def bulk(
                  dry_run=dry_run)
     job.job_id = job_id
     dispatcher.on_progress = job.on_progress
+    if start_at is not None and not dry_run:
+        err.print(f"waiting until {start_at.isoformat(' ')} (--at) before the first send; "
+                  "Ctrl-C keeps the job in the journal, and resuming it still waits",
+                  markup=False)
     try:
-        job.execute(stream_job(provider, dispatcher, source, message, job))
+        job.execute(stream_job(provider, dispatcher, source, message, job, send_at=start_at))
     finally:
         source.rejects.close()
     title = f"{'Dry run' if dry_run else 'Bulk send'} via {provider.name}: {source.name}"
@@ -229,11 +267,15 @@ async def stream_job(
     job: CliRun,
     *,
     retry_failed: bool = False,
+    send_at: datetime | None = None,
 ) -> None:
     async with provider, dispatcher, dispatcher.stream(
-            source, retry_failed=retry_failed, **message) as stream:
-        async for outcome in stream:
-            job.count(outcome)
+            source, retry_failed=retry_failed, send_at=send_at, **message) as stream:
+        try:
+            async for outcome in stream:
+                job.count(outcome)
+        finally:
+            job.compliance = stream.compliance
         job.stopped = stream.stopped
 
 
@@ -326,6 +368,7 @@ async def _resume_from_journal(
         report = await dispatcher.resume(job.job_id, retry_failed=retry_failed)
     job.reasons.update(report.reasons())
     job.stopped = report.stopped
+    job.compliance = report.compliance
 
 
 def _template_fields(body: str, source: CsvRecipients) -> frozenset[str]:
@@ -352,6 +395,9 @@ def finish(
         title=title, counts=progress, elapsed=progress.elapsed, reasons=dict(job.reasons),
         journal=journal, dry_run=dry_run, interrupted=job.interrupted,
     ))
+    for line in describe_compliance(job.compliance, dry_run=dry_run,
+                                    interrupted=job.interrupted):
+        out.print(line, markup=False)
     rejected = rejects.describe() if rejects is not None else None
     if rejected:
         out.print(rejected, markup=False)

@@ -65,6 +65,10 @@ def cli_job_id(message: dict[str, Any], source: CsvRecipients) -> str:
         "csv": where,
         "phone_column": source.phone_column,
     }
+    # Only when set: the id of a job without them is what it always was.
+    for key in ("max_segments", "smart_encoding"):
+        if message.get(key):
+            content[key] = message[key]
     digest = hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode())
     return f"job-{digest.hexdigest()[:16]}"
 

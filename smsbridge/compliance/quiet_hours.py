@@ -7,8 +7,12 @@ instant it may.
 
 - The location comes from the number: ``phonenumbers``' time-zone data, by country and area code.
 - A number that maps to several zones (Alaska's 907: Anchorage and Adak; Idaho's 208) is allowed
-  only while the window is open in *every* one of them. Non-geographic numbers (800, 500...) map
-  to every zone of their plan and are treated the same way: safe, if narrow.
+  only while the window is open in *every* one of them.
+- Non-geographic numbers (toll-free 800/888..., premium, personal 500/533..., VoIP, UAN) say
+  nothing about where their holder is: ``phonenumbers`` maps them to every zone of their plan
+  (42 for the NANP, Guam to Newfoundland). They are treated as of unknown zone and follow
+  ``fallback``, so the choice for them is the caller's, in one place. (A mobile number of a
+  country that does not tie mobiles to places keeps its country's zones.)
 - A number with no known zone follows ``fallback``: by default :data:`STRICTEST_US`, every zone
   of the fifty states at once (8 am Hawaii to 9 pm Eastern), or zones of your choice, or
   ``"deny"`` to never text such numbers.
@@ -116,9 +120,25 @@ def _parse_fallback(fallback: str | Iterable[str]) -> tuple[ZoneInfo, ...] | Non
     return tuple(_zone(n) for n in dict.fromkeys(names))
 
 
+# Number types that carry no location; their zones would be their whole numbering plan's.
+_NON_GEOGRAPHIC: Final = frozenset({
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+    phonenumbers.PhoneNumberType.PREMIUM_RATE,
+    phonenumbers.PhoneNumberType.SHARED_COST,
+    phonenumbers.PhoneNumberType.VOIP,
+    phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+    phonenumbers.PhoneNumberType.UAN,
+    phonenumbers.PhoneNumberType.PAGER,
+    phonenumbers.PhoneNumberType.VOICEMAIL,
+})
+
+
 @lru_cache(maxsize=4096)
 def _zone_names_of(e164: str) -> tuple[str, ...]:
-    names = phone_timezone.time_zones_for_number(phonenumbers.parse(e164))
+    number = phonenumbers.parse(e164)
+    if phonenumbers.number_type(number) in _NON_GEOGRAPHIC:
+        return ()
+    names = phone_timezone.time_zones_for_number(number)
     return tuple(n for n in names if n != phone_timezone.UNKNOWN_TIMEZONE)
 
 
@@ -220,6 +240,16 @@ class QuietHours:
         if match is None:
             return cls.preset(spec, fallback=fallback, region=region, clock=clock)
         return cls(match.group(1), match.group(2), fallback=fallback, region=region, clock=clock)
+
+    @property
+    def window(self) -> str:
+        """The allowed hours as ``HH:MM-HH:MM`` (what :meth:`parse` takes back)."""
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+    @property
+    def fallback(self) -> str:
+        """The fallback as given: ``strictest-us``, ``deny`` or zone names, comma-separated."""
+        return self._fallback_repr
 
     def __repr__(self) -> str:
         return f"QuietHours({self.start:%H:%M}-{self.end:%H:%M}, fallback={self._fallback_repr})"

@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
+from decimal import Decimal
 from pathlib import Path
 from typing import Protocol
 
@@ -79,6 +80,21 @@ class JobResult:
 
 
 @attrs.frozen(slots=True)
+class DryRunResult:
+    """The dry runs before the first send: what the job would cost, and what one pasted curly
+    apostrophe does to it (UCS-2) until ``smart_encoding`` puts it back."""
+
+    would_send: int
+    segments: int
+    estimated_cost: Decimal
+    pasted_segments: int
+    pasted_ucs2_recipients: int
+    smart_segments: int
+    replaced: Mapping[str, int]
+    sandbox_untouched: bool
+
+
+@attrs.frozen(slots=True)
 class CrashResult:
     """The killed-and-resumed job: ``job`` is the whole job after the resume."""
 
@@ -106,6 +122,7 @@ class DemoResult:
     crash: CrashResult
     call: CallResult
     elapsed: float
+    dry_run: DryRunResult | None = None
 
     @property
     def ok(self) -> bool:

@@ -36,6 +36,7 @@ from ._results import (
     DemoConfig,
     DemoObserver,
     DemoResult,
+    DryRunResult,
     JobResult,
     SilentObserver,
     check,
@@ -59,6 +60,10 @@ FAULTS = (
     ("reset_before_read", 0.005, 0.0, None),
     ("reset_after_store", 0.005, 0.0, None),
 )
+# The demo's price per segment (about a US long-code SMS), for the dry run's estimate.
+PRICE_PER_SEGMENT = "0.0079"
+# The TextUs body as pasted from a word processor: one curly apostrophe makes it UCS-2.
+PASTED = BODIES["textus"].replace("Hi {name}, your", "Hi {name}, we\u2019ve booked your")
 KILL_DEADLINE = 60.0  # seconds to wait for the crash job to get far enough
 SETTLE_TIMEOUT = 10.0
 UNMATCHED_WAIT = 0.5
@@ -109,14 +114,60 @@ async def run_demo(
             f"{data.path}: {data.rows:,} rows — {len(data.unique_valid):,} distinct valid "
             f"numbers, {data.duplicates:,} duplicates, {data.invalid:,} invalid"
         )
+        dry_run = await _dry_run(sb, data, obs)
         textus = await _textus_job(sb, data, config, obs)
         trackdrive = await _trackdrive_job(sb, data, config, obs)
         crash = await _crash_and_resume(sb, data, config, obs)
         call = await _call_now(sb, obs)
     return DemoResult(
         output_dir=out, recipients=data, jobs=(textus, trackdrive), crash=crash, call=call,
-        elapsed=time.monotonic() - started,
+        elapsed=time.monotonic() - started, dry_run=dry_run,
     )
+
+
+async def _dry_run(sb: Sandbox, data: RecipientsFile, obs: DemoObserver) -> DryRunResult:
+    obs.section(
+        "2b. A dry run: segments and cost before sending",
+        "dry_run=True renders every recipient's text and sends nothing; the report counts the "
+        "segments each text needs and estimates the cost (CLI: --dry-run --price-per-segment). "
+        "One character outside GSM-7, like a curly apostrophe pasted from a word processor, "
+        "turns a text into UCS-2: 70 characters per segment instead of 160.",
+    )
+    before = len(sb.records)
+    provider = TextUsProvider(sb.textus_token, sb.textus_account, base_url=sb.textus_url)
+    reports = []
+    async with provider:
+        for body, smarten in ((BODIES["textus"], False), (PASTED, False), (PASTED, True)):
+            dispatcher = Dispatcher(provider, dry_run=True, smart_encoding=smarten,
+                                    price_per_segment=PRICE_PER_SEGMENT)
+            async with dispatcher.stream(CsvRecipients(data.path), body=body) as outcomes:
+                would_send = sum([1 async for o in outcomes if o.reason == "dry_run"])
+            if outcomes.compliance is None:
+                raise DemoError("the dry run reported no segments")
+            reports.append((would_send, outcomes.compliance))
+    (would_send, plain), (_, pasted), (_, smart) = reports
+    cost = plain.segments.estimated_cost(PRICE_PER_SEGMENT)
+    pasted_cost = pasted.segments.estimated_cost(PRICE_PER_SEGMENT)
+    result = DryRunResult(
+        would_send=would_send, segments=plain.segments.total_segments, estimated_cost=cost,
+        pasted_segments=pasted.segments.total_segments,
+        pasted_ucs2_recipients=pasted.segments.ucs2_recipients,
+        smart_segments=smart.segments.total_segments, replaced=dict(smart.replacements),
+        sandbox_untouched=len(sb.records) == before,
+    )
+    obs.command(["smsbridge", "bulk", str(data.path), "--body", BODIES["textus"], "--dry-run",
+                 "--price-per-segment", PRICE_PER_SEGMENT])
+    untouched = ("nothing was sent (the sandbox has no new record)" if result.sandbox_untouched
+                 else "the sandbox saw a request!")
+    obs.note(f"{would_send:,} texts would be sent: {result.segments:,} segments (at most "
+             f"{plain.segments.max_segments} per text), estimated cost {cost:.2f} at "
+             f"{PRICE_PER_SEGMENT} per segment; {untouched}")
+    obs.note(f"pasted with a curly apostrophe (U+2019): UCS-2 for "
+             f"{result.pasted_ucs2_recipients:,} recipients, {result.pasted_segments:,} "
+             f"segments, {pasted_cost:.2f}")
+    obs.note(f"with smart_encoding (--smart-encoding): {sum(result.replaced.values()):,} "
+             f"apostrophes replaced, back to {result.smart_segments:,} segments")
+    return result
 
 
 async def _textus_job(

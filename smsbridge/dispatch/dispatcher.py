@@ -30,15 +30,19 @@ from collections.abc import (
     Callable,
     Container,
     Iterable,
+    Mapping,
     Sequence,
     Sized,
 )
+from datetime import datetime
+from decimal import Decimal
 from os import PathLike
 from typing import Any, Literal
 
 from .. import _constants as C
 from .._closing import AsyncClosing
 from .._logging import logger
+from ..compliance import QuietHours, parse_max_segments, parse_price, prepare_body
 from ..errors import AttachmentError, ConfigurationError, IncompleteSourceError, JournalError
 from ..journal.protocol import JobStore, Prior, RunSession, SuppressionList
 from ..journal.store import Journal
@@ -47,6 +51,7 @@ from ..models import Attachment, Message
 from ..protocol import BatchSendingProvider, Capabilities, MessagingProvider
 from ..telemetry import Telemetry, detect_telemetry
 from ..transport.retry import RetryPolicy
+from .compliance import Clock, ComplianceTally, JobRules, utc_now
 from .failover import FailoverProvider
 from .preparer import Preparer
 from .report import BulkReport, Progress, ProgressCallback, Tally
@@ -89,6 +94,23 @@ class Dispatcher(AsyncClosing):
     ``stop_after_failures``: stop the job after this many recipients in a row failed the same
     service-level way (unreachable, 5xx, endless 429s); default ``max(10, 2 * concurrency)``,
     0 never stops. An account-level error (401, 403, suspended) always stops it at once.
+
+    Compliance and cost (see :mod:`smsbridge.compliance`):
+    ``quiet_hours``: a :class:`~smsbridge.compliance.QuietHours`, a preset (``"federal"``:
+    08:00-21:00, ``"strict"``: 08:00-20:00) or ``"HH:MM-HH:MM"``; off by default. A recipient
+    outside the window at its own location is never sent and never lost: it is held until its
+    window opens (unclaimed: a job killed meanwhile keeps it pending, and a resume checks it
+    again), or with ``wait=False`` SKIPPED with reason ``"quiet_hours"`` and its next allowed
+    time (pending too, so a later resume sends it). ``clock`` (aware datetimes) is what quiet
+    hours and ``send_at`` are judged by. ``max_segments``: a rendered body needing more
+    segments is FAILED ``"too_many_segments"`` before any request (a body without variables
+    fails the whole job at once with ``TooManySegments``). ``smart_encoding``: replace
+    look-alike characters (curly quotes, dashes, non-breaking spaces) with GSM-7 ones first.
+    Both are part of the job's identity (a changed setting is another job).
+    ``price_per_segment`` (``Decimal`` or decimal text, never a float): the report's
+    ``compliance.estimated_cost``. Segments are counted in a dry run and whenever
+    ``max_segments``, ``smart_encoding`` or ``price_per_segment`` is set
+    (``BulkReport.compliance.segments``).
     """
 
     def __init__(
@@ -109,6 +131,12 @@ class Dispatcher(AsyncClosing):
         cancel_grace: float = C.DISPATCHER_CANCEL_GRACE,
         progress_interval: float = C.DISPATCHER_PROGRESS_INTERVAL,
         stop_after_failures: int | None = None,
+        quiet_hours: QuietHours | str | None = None,
+        wait: bool = True,
+        clock: Clock | None = None,
+        max_segments: int | None = None,
+        smart_encoding: bool = False,
+        price_per_segment: Decimal | str | int | None = None,
         telemetry: Telemetry | Literal["auto"] | None = "auto",
     ) -> None:
         if not isinstance(provider, MessagingProvider):
@@ -131,6 +159,21 @@ class Dispatcher(AsyncClosing):
                 f"(got {stop_after_failures!r})")
         if on_progress is not None and not callable(on_progress):
             raise ConfigurationError("on_progress must be a callable taking a Progress")
+        if clock is not None and not callable(clock):
+            raise ConfigurationError("clock must be a callable returning an aware datetime")
+        if isinstance(quiet_hours, str):
+            quiet_hours = QuietHours.parse(quiet_hours, region=default_region)
+        elif quiet_hours is not None and not isinstance(quiet_hours, QuietHours):
+            raise ConfigurationError(
+                "quiet_hours must be a QuietHours, a preset ('federal', 'strict'), a window "
+                "like '08:00-21:00', or None")
+        self.quiet_hours: QuietHours | None = quiet_hours
+        self.wait = bool(wait)
+        self.clock: Clock = clock or utc_now
+        self.max_segments = None if max_segments is None else parse_max_segments(max_segments)
+        self.smart_encoding = bool(smart_encoding)
+        self.price_per_segment = (
+            None if price_per_segment is None else parse_price(price_per_segment))
         self.provider = provider
         self.concurrency = concurrency
         self.batch_size = _check_batch_size(provider, batch_size)
@@ -173,17 +216,26 @@ class Dispatcher(AsyncClosing):
 
     # --- the three ways to run a job ------------------------------------------------------
 
-    async def send(self, message: Message, *, retry_failed: bool = False) -> BulkReport:
+    async def send(
+        self, message: Message, *, retry_failed: bool = False, send_at: datetime | None = None,
+    ) -> BulkReport:
         """Send ``message`` to each of its recipients; outcomes in the order of ``message.to``.
 
         ``retry_failed``: with a journal, re-running a job sends again to its FAILED recipients
         (safe: FAILED means surely not sent), e.g. after fixing a wrong token.
+        ``send_at``: an aware datetime; the job is stored (with a journal) and waits until then
+        before the first send. A job killed while waiting still waits when resumed; a time
+        already past sends at once. A provider's own ``scheduled_at`` option (TextUs) is sent
+        as is: the dispatcher submits at ``send_at`` and TextUs then holds each message until
+        its ``scheduled_at``, so the later of the two wins (a ``scheduled_at`` already past at
+        submission is TextUs's to refuse). With ``quiet_hours`` on, ``scheduled_at`` is refused
+        (ConfigurationError): the window could not be checked at the delivery time.
         """
         if not isinstance(message, Message):
             raise ConfigurationError("send() takes a Message; use stream() for other sources")
-        return await self._report(JobSpec.from_message(message), message.to,
+        return await self._report(self._spec(JobSpec.from_message(message)), message.to,
                                   total=len(message.to), stored=message.to,
-                                  retry_failed=retry_failed)
+                                  retry_failed=retry_failed, send_at=_check_send_at(send_at))
 
     def stream(
         self,
@@ -194,23 +246,25 @@ class Dispatcher(AsyncClosing):
         attachments: Sequence[Attachment] = (),
         options: dict[str, Any] | None = None,
         retry_failed: bool = False,
+        send_at: datetime | None = None,
     ) -> OutcomeStream:
         """Outcomes as they complete, for any (async) iterable of numbers or ``Recipient``s.
 
         The source is read as workers free up: a million-recipient generator is never held in
         memory. Use ``async for``; ``async with`` (or ``aclose()``) stops the job early, and so
-        does a ``break`` once nothing else refers to the stream. ``retry_failed``: as for
-        ``send()``.
+        does a ``break`` once nothing else refers to the stream. ``retry_failed`` and
+        ``send_at``: as for ``send()``.
         """
         _check_recipients(recipients)
-        spec = JobSpec(body, sender, tuple(attachments), dict(options or {}))
+        send_at = _check_send_at(send_at)
+        spec = self._spec(JobSpec(body, sender, tuple(attachments), dict(options or {})))
         total = len(recipients) if isinstance(recipients, Sized) else None
 
         # Refers to the feed it is given, never to the stream: see StreamFeed.
         async def start(sink: StreamFeed) -> None:
             await self._execute(spec, recipients, total=total, sink=sink, stored=None,
                                 lazy_store=True, job_id=self.job_id, region=self.default_region,
-                                retry_failed=retry_failed)
+                                retry_failed=retry_failed, send_at=send_at)
 
         return OutcomeStream(self.concurrency, start)
 
@@ -254,21 +308,27 @@ class Dispatcher(AsyncClosing):
             logger.warning("job %s was started with provider %r; resuming with %r",
                            job.job_id, job.provider, self.provider.name)
         region = self.default_region or job.settings.get("default_region")
+        # A scheduled job still waits; quiet hours stay on (unless given anew).
+        send_at = _stored_time(job.settings.get("send_at"))
+        quiet = _stored_quiet_hours(job.settings.get("quiet_hours"), region)
         if recipients is not None:
             total = len(recipients) if isinstance(recipients, Sized) else None
             return await self._report(job.spec, recipients, total=total, stored=None,
                                       job_id=job.job_id, region=region, lazy_store=True,
-                                      retry_failed=retry_failed)
+                                      retry_failed=retry_failed, send_at=send_at,
+                                      stored_quiet=quiet)
         return await self._report(job.spec, journal.job_source(job.job_id), total=job.total,
                                   stored=None, job_id=job.job_id, region=region,
-                                  retry_failed=retry_failed)
+                                  retry_failed=retry_failed, send_at=send_at,
+                                  stored_quiet=quiet)
 
     # --- shared machinery -----------------------------------------------------------------
 
     async def _report(
         self, spec: JobSpec, source: Recipients, *, total: int | None,
         stored: Sequence[Any] | None, job_id: str | None = None, region: str | None = None,
-        lazy_store: bool = False, retry_failed: bool = False,
+        lazy_store: bool = False, retry_failed: bool = False, send_at: datetime | None = None,
+        stored_quiet: tuple[QuietHours, bool] | None = None,
     ) -> BulkReport:
         # Input order by position: slots when the recipients are known exactly (send), else
         # sorted by position at the end (a resume's source is as long as it turns out to be).
@@ -276,22 +336,51 @@ class Dispatcher(AsyncClosing):
         run, job_id, elapsed = await self._execute(
             spec, source, total=total, sink=sink, stored=stored, lazy_store=lazy_store,
             job_id=job_id or self.job_id, region=region or self.default_region,
-            retry_failed=retry_failed)
+            retry_failed=retry_failed, send_at=send_at, stored_quiet=stored_quiet)
         journal = self.journal
         return BulkReport(
             outcomes=sink.outcomes(), elapsed=elapsed, job_id=job_id,
             journal_path=journal.location if journal is not None else None,
-            batches=dict(run.batches), dry_run=self.dry_run, stopped=run.stopped)
+            batches=dict(run.batches), dry_run=self.dry_run, stopped=run.stopped,
+            compliance=run.compliance)
 
     async def _execute(
         self, spec: JobSpec, source: Recipients, *, total: int | None, sink: Any,
         stored: Sequence[Any] | None, lazy_store: bool, job_id: str | None,
-        region: str | None, retry_failed: bool = False,
+        region: str | None, retry_failed: bool = False, send_at: datetime | None = None,
+        stored_quiet: tuple[QuietHours, bool] | None = None,
     ) -> tuple[JobRun, str, float]:
         capabilities = self.provider.capabilities
         template = Template(spec.body)  # a malformed template fails the job before any send
         _check_attachments(spec.attachments, capabilities)
+        if template.static is not None and spec.max_segments is not None:
+            # The same body for everyone: over the limit is a usage error, not N failures.
+            prepare_body(template.static, max_segments=spec.max_segments,
+                         smart_encoding=spec.smart_encoding)
         journal = self.journal
+        if journal is not None and not self.dry_run and (
+                send_at is None or (self.quiet_hours is None and stored_quiet is None)):
+            # A job re-run or resumed without them keeps the schedule and quiet hours it was
+            # started with: a scheduled job killed while waiting still waits.
+            previous = await _previous_settings(journal, spec, job_id)
+            send_at = send_at or _stored_time(previous.get("send_at"))
+            if stored_quiet is None:
+                stored_quiet = _stored_quiet_hours(previous.get("quiet_hours"), region)
+        quiet, wait = (self.quiet_hours, self.wait) if self.quiet_hours is not None or \
+            stored_quiet is None else stored_quiet
+        if quiet is not None and "scheduled_at" in spec.options:
+            raise ConfigurationError(
+                "quiet_hours judge when smsbridge submits each message, but the scheduled_at "
+                "option makes the provider deliver it later, at a time quiet hours cannot "
+                "check; schedule the job with send_at= (--at) instead")
+        settings: dict[str, Any] = {
+            "default_region": region, "batch_size": self.batch_size,
+            "concurrency": self.concurrency}
+        if send_at is not None:
+            settings["send_at"] = send_at.isoformat()
+        if quiet is not None:
+            settings["quiet_hours"] = {"window": quiet.window, "fallback": quiet.fallback,
+                                       "wait": wait}
         session: RunSession | None = None
         lookup: Callable[[list[str]], Awaitable[dict[str, Prior]]] | None = None
         if journal is None:
@@ -304,9 +393,7 @@ class Dispatcher(AsyncClosing):
             run_id = uuid.uuid4().hex
             job_id, resumed = await journal.begin_job(
                 spec, job_id=job_id, provider=self.provider.name, total=total,
-                settings={"default_region": region, "batch_size": self.batch_size,
-                          "concurrency": self.concurrency},
-                replace_source=stored is not None or lazy_store, run_id=run_id)
+                settings=settings, replace_source=stored is not None or lazy_store, run_id=run_id)
             session = journal.open_session(job_id, run_id, resend_unknown=self.resend_unknown,
                                        retry_failed=retry_failed)
             lookup = session.lookup if resumed else None
@@ -314,6 +401,9 @@ class Dispatcher(AsyncClosing):
             sink.job_id = job_id
         tally = Tally(total, self.on_progress, self.progress_interval)
         sink.tally = tally
+        compliance = ComplianceTally(self.price_per_segment, send_at)
+        counting = (self.dry_run or spec.max_segments is not None or spec.smart_encoding
+                    or self.price_per_segment is not None)
         run = JobRun(
             provider=self.provider, spec=spec, throttle=self.throttle, retry=self.retry,
             preparer=Preparer(
@@ -321,17 +411,22 @@ class Dispatcher(AsyncClosing):
                 suppression=None if isinstance(self.suppression, SuppressionList)
                 else self.suppression,
                 is_suppressed=journal.opted_out if journal is not None else None,
-                max_body_length=capabilities.max_body_length),
+                max_body_length=capabilities.max_body_length,
+                max_segments=spec.max_segments, smart_encoding=spec.smart_encoding,
+                compliance=compliance if counting else None),
             concurrency=self.concurrency, batch_size=self.batch_size, dry_run=self.dry_run,
             session=session, lookup=lookup, resend_unknown=self.resend_unknown, tally=tally,
             sink=sink, job_id=job_id, grace=self.cancel_grace, store_source=lazy_store,
             stop_after=self.stop_after_failures, retry_failed=retry_failed,
             suppression=self.suppression if isinstance(self.suppression, SuppressionList)
-            else None, telemetry=self.telemetry)
+            else None, rules=JobRules(quiet, wait, self.clock), compliance=compliance,
+            telemetry=self.telemetry)
         failure: BaseException | None = None
         try:
             if session is not None and stored is not None:
                 _store_source(session, stored)
+            if send_at is not None and not self.dry_run:
+                await _wait_until(send_at, self.clock)
             if self.telemetry is None:
                 await run.run(source)
             else:
@@ -349,6 +444,7 @@ class Dispatcher(AsyncClosing):
         finally:
             if isinstance(sink, StreamFeed):
                 sink.stopped = run.stopped
+                sink.compliance = run.compliance
             if session is not None:
                 # Only a run that read the job's own source (a stream) can complete it. Closed
                 # even when cancelled again meanwhile: a half-closed journal is the one state
@@ -356,6 +452,53 @@ class Dispatcher(AsyncClosing):
                 await _uninterrupted(
                     _close_session(session, run, failure, source_read=lazy_store))
         return run, job_id, tally.snapshot().elapsed
+
+
+    def _spec(self, spec: JobSpec) -> JobSpec:
+        if self.max_segments is None and not self.smart_encoding:
+            return spec
+        return JobSpec(spec.body, spec.sender, spec.attachments, spec.options,
+                       max_segments=self.max_segments, smart_encoding=self.smart_encoding)
+
+
+def _check_send_at(send_at: object) -> datetime | None:
+    if send_at is None:
+        return None
+    if not isinstance(send_at, datetime) or send_at.utcoffset() is None:
+        raise ConfigurationError(
+            "send_at must be a timezone-aware datetime (e.g. datetime(2026, 12, 1, 9, "
+            "tzinfo=ZoneInfo('America/New_York'))); a naive time is ambiguous: whose 9 am?")
+    return send_at
+
+
+async def _previous_settings(journal: JobStore, spec: JobSpec, job_id: str | None
+                             ) -> Mapping[str, Any]:
+    resolved, _ = await journal.resolve_job(spec, job_id)
+    try:
+        job = await journal.find_job(resolved)
+    except (JournalError, ConfigurationError):  # a new job (the store says so either way)
+        return {}
+    return job.settings
+
+
+def _stored_time(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else None
+
+
+def _stored_quiet_hours(value: object, region: str | None) -> tuple[QuietHours, bool] | None:
+    if not isinstance(value, dict):
+        return None
+    quiet = QuietHours.parse(value["window"], fallback=value["fallback"], region=region)
+    return quiet, bool(value.get("wait", True))
+
+
+async def _wait_until(when: datetime, clock: Clock) -> None:
+    """Sleep until ``when`` by ``clock``, in slices (a clock that jumps is noticed)."""
+    while True:
+        delay = (when - clock()).total_seconds()
+        if delay <= 0:
+            return
+        await asyncio.sleep(min(delay, C.QUIET_HOURS_MAX_SLEEP) + 0.001)
 
 
 async def _uninterrupted(work: Awaitable[None]) -> None:

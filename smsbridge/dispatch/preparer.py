@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 
+from ..compliance import PreparedBody, TooManySegments, prepare_body
 from ..errors import InvalidPhoneNumber
 from ..models import Outcome, OutcomeStatus, Recipient
 from ..phone import mask, normalize
+from .compliance import ComplianceTally
 from .template import Template
 
 
@@ -70,8 +72,17 @@ class Preparer:
         suppression: Container[str] | None,
         is_suppressed: Callable[[str], bool] | None,
         max_body_length: int | None,
+        max_segments: int | None = None,
+        smart_encoding: bool = False,
+        compliance: ComplianceTally | None = None,
     ) -> None:
         self._template = template
+        self._max_segments = max_segments
+        self._smart_encoding = smart_encoding
+        # Segments are counted only when something needs them (a dry run, a limit, smart
+        # encoding): counting costs a pass over every body.
+        self._compliance = compliance
+        self._static: PreparedBody | None = None
         self._region = region
         self._suppression = suppression
         self._is_suppressed = is_suppressed
@@ -124,6 +135,15 @@ class Preparer:
                 f"the body could not be rendered for {mask(phone)}: {type(exc).__name__}: "
                 f"{exc}; pass variables that can be turned into text",
             ))
+        if self._compliance is not None:
+            try:
+                prepared = self._prepared(body)
+            except TooManySegments as exc:
+                return Item(index, recipient, phone, None, _fail(recipient, exc.reason, str(exc)))
+            body = prepared.body
+            self._compliance.segments.add(prepared.count)
+            self._compliance.replaced(prepared.replacements)
+        # After smart encoding: the limit judges the text actually sent.
         if self._max_body is not None and len(body) > self._max_body:
             return Item(index, recipient, phone, None, _fail(
                 recipient, "body_too_long",
@@ -131,3 +151,12 @@ class Preparer:
                 f"{self._max_body}",
             ))
         return Item(index, recipient, phone, body, None)
+
+    def _prepared(self, body: str) -> PreparedBody:
+        if self._template.static is None:
+            return prepare_body(body, max_segments=self._max_segments,
+                                smart_encoding=self._smart_encoding)
+        if self._static is None:  # one body for everyone: prepared once
+            self._static = prepare_body(body, max_segments=self._max_segments,
+                                        smart_encoding=self._smart_encoding)
+        return self._static

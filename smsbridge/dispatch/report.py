@@ -11,6 +11,7 @@ import attrs
 
 from .._logging import logger
 from ..models import Outcome, OutcomeStatus
+from .compliance import ComplianceReport
 
 ProgressCallback = Callable[["Progress"], object]
 
@@ -142,6 +143,8 @@ class BulkReport:
     batches: Mapping[str, tuple[str, ...]] = _EMPTY_BATCHES
     dry_run: bool = False
     stopped: StopCause | None = None
+    # Segments, estimated cost, look-alikes replaced, quiet hours held/skipped.
+    compliance: ComplianceReport | None = None
     counts: Mapping[OutcomeStatus, int] = attrs.field(init=False)
 
     @counts.default

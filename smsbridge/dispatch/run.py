@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 from collections.abc import AsyncIterable, Iterable, Sequence
 from typing import Any, Protocol
 
@@ -35,6 +36,7 @@ from ..transport.budget import AttemptBudget
 from ..transport.retry import RetryPolicy, decide
 from .batcher import Batch, Batcher
 from .channel import Channel
+from .compliance import ComplianceReport, ComplianceTally, JobRules, quiet_hours_outcome
 from .outcomes import failure_outcomes, success_outcomes, unknown_outcomes
 from .preparer import Item, Preparer, opted_out_outcome
 from .report import StopCause, Tally
@@ -77,6 +79,8 @@ class JobRun:
         stop_after: int = 0,
         suppression: SuppressionList | None = None,
         telemetry: Telemetry | None = None,
+        rules: JobRules | None = None,
+        compliance: ComplianceTally | None = None,
     ) -> None:
         self._provider = provider
         self._provider_name = provider.name
@@ -104,6 +108,11 @@ class JobRun:
         )
         self._queue: Channel[Any] = Channel(max(concurrency * C.DISPATCHER_QUEUE_PER_WORKER, 2))
         self._busy = [False] * concurrency
+        # Quiet hours: recipients outside their window wait here, earliest first, never claimed
+        # (so a job killed meanwhile leaves them pending and a resume checks them again).
+        self._rules = rules or JobRules()
+        self._compliance = compliance or ComplianceTally()
+        self._held: list[tuple[Any, int, Item]] = []
         self._pending_lookup: list[Item] = []
         self._source_chunk: list[Any] = []
         self._chunks = 0
@@ -120,6 +129,11 @@ class JobRun:
         self._telemetry = telemetry
         # Chosen once: without telemetry a send takes no detour at all.
         self._send = self._attempt if telemetry is None else self._traced_attempt
+
+    @property
+    def compliance(self) -> ComplianceReport:
+        """Segments, cost, look-alikes replaced and quiet hours so far (see ComplianceReport)."""
+        return self._compliance.report()
 
     # --- orchestration --------------------------------------------------------------------
 
@@ -199,10 +213,13 @@ class JobRun:
                 await self._dispatch_batch(batch)
         self._flush_source()
         self.source_complete = True
+        await self._release_held(wait=True)
         for _ in range(0 if self._dry_run else self._concurrency):
             await self._queue.put(_END)
 
     async def _take(self, raw: Any) -> None:
+        if self._held and self._held[0][0] <= self._rules.now():
+            await self._release_held(wait=False)
         index = self.read
         self.read += 1
         if self._store_source:
@@ -267,6 +284,8 @@ class JobRun:
             await self._emit(item.index, item.verdict)
         elif self.stopped is not None:
             await self._emit(item.index, self._stopped_outcome(item))
+        elif self._rules.quiet_hours is not None and await self._hold(item):
+            return
         elif self._batcher is not None:
             for batch in self._batcher.add(item):
                 await self._dispatch_batch(batch)
@@ -274,6 +293,82 @@ class JobRun:
             await self._emit(item.index, self._dry_outcome(item, None, [item]))
         else:
             await self._queue.put(item)
+
+    async def _hold(self, item: Item) -> bool:
+        """Keep ``item`` from being sent outside its quiet-hours window: held until it opens,
+        or SKIPPED ``quiet_hours`` (never final in the journal) when not waiting. True when
+        it was kept; False when it may be sent now."""
+        check = self._rules.check(item.recipient.phone)
+        if check is None or check.allowed:
+            return False
+        if self._dry_run:
+            self._compliance.held.add(check)
+            return False  # reported as what would be sent; the tally says when
+        if not self._rules.wait or check.next_allowed is None:
+            self._compliance.skipped.add(check)
+            await self._emit(item.index, quiet_hours_outcome(item.recipient, check))
+            return True
+        self._compliance.held.add(check)
+        heapq.heappush(self._held, (check.next_allowed, item.index, item))
+        return True
+
+    async def _release_held(self, *, wait: bool) -> None:
+        """Queue the held recipients whose window has opened (re-checked: zones may differ);
+        with ``wait``, sleep until the last one is queued."""
+        held = self._held
+        while held:
+            if self.stopped is not None:  # never attempted: pending in the journal
+                while held:
+                    item = heapq.heappop(held)[2]
+                    await self._emit(item.index, self._stopped_outcome(item))
+                return
+            due, _, item = held[0]
+            now = self._rules.now()
+            if due > now:
+                if not wait:
+                    return
+                # In slices, so a clock that jumps (a suspended laptop) is noticed.
+                delay = (due - now).total_seconds()
+                await asyncio.sleep(min(delay, C.QUIET_HOURS_MAX_SLEEP) + 0.001)
+                continue
+            heapq.heappop(held)
+            check = self._rules.check(item.recipient.phone)
+            assert check is not None
+            if check.allowed:
+                await self._queue.put(item)
+            elif check.next_allowed is None:
+                self._compliance.skipped.add(check)
+                await self._emit(item.index, quiet_hours_outcome(item.recipient, check))
+            else:
+                heapq.heappush(held, (check.next_allowed, item.index, item))
+
+    async def _in_window(
+        self, items: list[Item], skipped: list[tuple[Item, Outcome]]
+    ) -> tuple[list[Item], bool]:
+        """Right before the claim: a recipient queued at 20:59 may be due at 21:00. Waits
+        (unclaimed, so cancellable and pending) until every item is inside its window again;
+        returns the items to send and whether it waited."""
+        waited = False
+        while True:
+            latest = None
+            keep = []
+            for item in items:
+                check = self._rules.check(item.recipient.phone)
+                if check is None or check.allowed:
+                    keep.append(item)
+                elif check.next_allowed is None:
+                    self._compliance.skipped.add(check)
+                    skipped.append((item, quiet_hours_outcome(item.recipient, check)))
+                else:
+                    keep.append(item)
+                    due = check.next_allowed
+                    latest = due if latest is None or due > latest else latest
+            items = keep
+            if latest is None or not items:
+                return items, waited
+            waited = True
+            delay = (latest - self._rules.now()).total_seconds()
+            await asyncio.sleep(min(max(delay, 0.0), C.QUIET_HOURS_MAX_SLEEP) + 0.001)
 
     async def _dispatch_batch(self, batch: Batch) -> None:
         if self.stopped is not None:
@@ -340,6 +435,12 @@ class JobRun:
                 if self.stopped is not None:  # nothing of this unit is claimed or in flight
                     raced.extend((item, self._stopped_outcome(item)) for item in claimed)
                     break
+                if self._rules.quiet_hours is not None and not claim_sent:
+                    claimed, waited = await self._in_window(claimed, raced)
+                    if not claimed:
+                        break
+                    if waited:
+                        continue  # the permit is stale by now: take a fresh one
                 self._busy[w] = True
                 if self._suppression is not None and not claim_sent:
                     claimed = await self._drop_opted_out(claimed, raced)

@@ -9,6 +9,7 @@ from typing import Any
 from .._closing import AsyncClosing
 from ..models import Outcome
 from .channel import Channel
+from .compliance import ComplianceReport
 from .report import Progress, StopCause, Tally
 
 _END: Any = object()
@@ -53,6 +54,7 @@ class StreamFeed:
         self.job_id: str | None = None
         self.tally: Tally | None = None
         self.stopped: StopCause | None = None
+        self.compliance: ComplianceReport | None = None
 
     def put(self, index: int, outcome: Outcome) -> Coroutine[Any, Any, None]:
         return self.channel.put(outcome)  # awaited by the caller: no frame of our own
@@ -91,6 +93,11 @@ class OutcomeStream(AsyncClosing):
     @property
     def stopped(self) -> StopCause | None:
         return self._feed.stopped
+
+    @property
+    def compliance(self) -> ComplianceReport | None:
+        """Segments, cost and quiet hours of the job once it has ended (see BulkReport)."""
+        return self._feed.compliance
 
     @property
     def progress(self) -> Progress | None:

@@ -289,7 +289,8 @@ class Journal:
         if rows and rows[0][0] != fingerprint:
             raise ConfigurationError(
                 f"job {job_id!r} in {self.path} was started with a different message "
-                "(body, sender, attachments or options); pass a new job_id to start another "
+                "(body, sender, attachments, options, segment limit or smart encoding); pass a "
+                "new job_id to start another "
                 "job, or resend the original message to resume this one"
             )
         recorded = bool(rows) and bool(self._query(

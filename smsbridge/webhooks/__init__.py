@@ -14,14 +14,17 @@ from .core import (
     keyword_opt_out,
     parse_webhook,
 )
+from .replies import DEFAULT_OPT_OUT_REPLY, OptOutReply
 
 __all__ = [
+    "DEFAULT_OPT_OUT_REPLY",
     "DeliveryEvent",
     "Event",
     "EventRouter",
     "InboundMessage",
     "MemoryDeduplicator",
     "OptOutEvent",
+    "OptOutReply",
     "WebhookEvent",
     "keyword_opt_out",
     "parse_webhook",

@@ -23,11 +23,13 @@ import attrs
 
 from .. import _constants as C
 from .._logging import logger
+from ..compliance.keywords import InboundKind, classify_inbound, match_keyword
 from ..errors import ConfigurationError, InvalidPhoneNumber, WebhookPayloadError
 from ..journal.protocol import EventLedger, SuppressionList, resolve
 from ..models import _EMPTY, DeliveryEvent, InboundMessage, OptOutEvent
 from ..phone import normalize
 from ..registry import webhook_route
+from .replies import OptOutReply
 from .tracking import DeliveryTracker, JournalLike, JournalSink, apply_opt_out
 
 
@@ -156,25 +158,20 @@ def e164_or_raw(number: object) -> str | None:
         return number.strip()
 
 
-def _keyword_of(body: str) -> str:
-    return body.strip().strip(".!").strip().upper()
-
-
 def keyword_opt_out(message: InboundMessage) -> OptOutEvent | None:
-    """The opt-out (STOP...) or opt-in (START, UNSTOP) an inbound message expresses, if any.
+    """The opt-out (STOP, REVOKE, "opt out"...) or opt-in (START, UNSTOP, YES) a message is.
 
-    Only a message that *is* the keyword counts ("stop", " STOP! "), not one that contains it
-    ("don't stop texting me").
+    Only a message that *is* the keyword counts ("stop", " STOP! ", "Opt-Out"), not one that
+    contains it ("don't stop texting me"); the words are the one table in
+    ``smsbridge.compliance.keywords``.
     """
-    if not message.sender or len(message.body) > 20:
+    if not message.sender:
         return None
-    keyword = _keyword_of(message.body)
-    if keyword in C.OPT_OUT_KEYWORDS:
-        opted_out = True
-    elif keyword in C.OPT_IN_KEYWORDS:
-        opted_out = False
-    else:
+    match = match_keyword(message.body)
+    if match is None or match.kind not in (InboundKind.OPT_OUT, InboundKind.OPT_IN):
         return None
+    opted_out = match.kind is InboundKind.OPT_OUT
+    keyword = match.keyword
     return OptOutEvent(
         provider=message.provider,
         phone=message.sender,
@@ -256,6 +253,10 @@ class EventRouter:
     ids are remembered in the journal so replays after a restart are ignored too.
     ``suppression`` and ``ledger`` (e.g. in Redis, shared by every receiver and dispatcher)
     take the opt-outs and the event ids instead of the journal, with or without one.
+    ``on_help``: called with each inbound HELP / INFO message (their own kind: neither an
+    opt-out nor an opt-in); ``on_inbound`` still sees every inbound message.
+    ``opt_out_reply``: an :class:`OptOutReply` sends one confirmation text per opt-out (needs
+    a journal or ``suppression``, to know who had opted out before).
     """
 
     def __init__(
@@ -270,8 +271,11 @@ class EventRouter:
         dedup: Deduplicator | None = None,
         suppression: SuppressionList | None = None,
         ledger: EventLedger | None = None,
+        on_help: Handler | None = None,
+        opt_out_reply: OptOutReply | None = None,
     ) -> None:
         self.on_delivery = on_delivery
+        self.on_help = on_help
         self.on_inbound = on_inbound
         self.on_opt_out = on_opt_out
         self.on_event = on_event
@@ -284,6 +288,17 @@ class EventRouter:
             memory = MemoryDeduplicator()
             dedup = memory if events_ledger is None else JournalDeduplicator(events_ledger, memory)
         self._dedup = dedup
+        if opt_out_reply is not None and not isinstance(opt_out_reply, OptOutReply):
+            raise ConfigurationError("opt_out_reply must be an OptOutReply or None")
+        if opt_out_reply is not None and self._suppression is None:
+            raise ConfigurationError(
+                "opt_out_reply needs a journal or suppression=: without a suppression list "
+                "nothing tells a first opt-out from a repeated one, and a number that opted "
+                "out before must not be texted again")
+        self._reply = opt_out_reply
+        # Where "this opt-out was confirmed" is recorded: shared (Redis, journal) when there is
+        # a ledger, so two receivers never both confirm.
+        self._reply_ledger = events_ledger
 
     async def dispatch(self, events: Iterable[Event]) -> int:
         """Apply each event not seen before; returns how many were applied (not duplicates).
@@ -328,6 +343,8 @@ class EventRouter:
             await call_handler(self.on_delivery, event)
         elif isinstance(event, InboundMessage):
             await call_handler(self.on_inbound, event)
+            if self.on_help is not None and classify_inbound(event.body) is InboundKind.HELP:
+                await call_handler(self.on_help, event)
             opt = keyword_opt_out(event)
             if opt is not None:
                 await self._apply_opt_out(opt)
@@ -337,6 +354,20 @@ class EventRouter:
             await call_handler(self.on_event, event)
 
     async def _apply_opt_out(self, event: OptOutEvent) -> None:
-        if self._suppression is not None:
-            await apply_opt_out(self._suppression, event)
+        suppression = self._suppression
+        reply = self._reply
+        opted_out_before = True
+        if reply is not None and suppression is not None and event.opted_out:
+            try:
+                opted_out_before = bool(await resolve(suppression.is_suppressed(event.phone)))
+            except InvalidPhoneNumber:
+                opted_out_before = True  # nothing we could text anyway
+        applied = False
+        if suppression is not None:
+            applied = await apply_opt_out(suppression, event)
         await call_handler(self.on_opt_out, event)
+        if reply is not None and applied:
+            if event.opted_out and not opted_out_before:
+                await reply.confirm(event, self._reply_ledger)
+            elif not event.opted_out:
+                await reply.reset(event.phone, self._reply_ledger)

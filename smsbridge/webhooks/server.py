@@ -24,6 +24,7 @@ from ..journal.store import Journal
 from ..phone import mask_text
 from ..registry import WebhookRoute, webhook_routes
 from .core import Event, EventRouter, Handler, check_token, new_token, validate_token
+from .replies import OptOutReply
 from .tracking import DeliveryTracker, JournalLike
 
 __all__ = ["WebhookReceiver"]
@@ -79,6 +80,8 @@ class WebhookReceiver:
         max_body_bytes: int = C.WEBHOOK_MAX_BODY_BYTES,
         suppression: SuppressionList | None = None,
         ledger: EventLedger | None = None,
+        on_help: Handler | None = None,
+        opt_out_reply: OptOutReply | None = None,
     ) -> None:
         if isinstance(textus_secrets, str):
             raise ConfigurationError("textus_secrets must be a list of secrets, not one string")
@@ -104,6 +107,8 @@ class WebhookReceiver:
             tracker=tracker,
             suppression=suppression,
             ledger=ledger,
+            on_help=on_help,
+            opt_out_reply=opt_out_reply,
         )
         self.app = web.Application(client_max_size=max_body_bytes)
         # Each provider registers its own route (path and parser): none is known here.

@@ -43,10 +43,10 @@ class JournalLike(SuppressionList, EventLedger, Protocol):
     ) -> Any: ...
 
 
-async def apply_opt_out(suppression: SuppressionList, event: OptOutEvent) -> None:
+async def apply_opt_out(suppression: SuppressionList, event: OptOutEvent) -> bool:
     """Apply an opt-out or opt-in to ``suppression`` at the event's own time: a redelivered
     older event never overrides a newer one (the list decides, and says whether it
-    applied)."""
+    applied). True when it applied."""
     source = f"{event.provider}:{event.source}"
     try:
         if event.opted_out:
@@ -62,14 +62,15 @@ async def apply_opt_out(suppression: SuppressionList, event: OptOutEvent) -> Non
             )
     except InvalidPhoneNumber:  # a short code or garbage: nothing we could text anyway
         logger.warning("ignored a %s opt-out/in for an invalid number", source)
-        return
+        return False
     kind = "opt-out" if event.opted_out else "opt-in"
     if applied is False:  # a journal that returns None (older JournalLike) applied it
         logger.info("ignored an older %s of %s (%s): a newer opt-out/in is on record",
                     kind, mask(event.phone), source)
-        return
+        return False
     verb = "suppressed" if event.opted_out else "unsuppressed"
     logger.info("%s %s (%s)", verb, mask(event.phone), source)
+    return True
 
 
 class JournalSink:

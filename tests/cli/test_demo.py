@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 from rich.console import Console
@@ -50,9 +51,18 @@ async def test_demo_proves_one_outcome_each_and_nobody_texted_twice_after_a_kill
     assert 0 < crash.accepted_before_kill < len(result.recipients.unique_valid)
     assert crash.resume_exit_code == (1 if crash.job.counts[OutcomeStatus.UNKNOWN] else 0)
     assert result.call.status == "initiated" and result.call.lead_id is not None
+    dry = result.dry_run
+    assert dry is not None and dry.sandbox_untouched
+    unique = len(result.recipients.unique_valid)
+    assert dry.would_send == unique
+    assert dry.segments == unique  # the TextUs body fits one GSM-7 segment for every name
+    assert dry.estimated_cost == dry.segments * Decimal("0.0079")
+    assert dry.pasted_ucs2_recipients == unique and dry.pasted_segments == 2 * unique
+    assert dry.smart_segments == dry.segments and dry.replaced == {"\u2019": unique}
 
     shown = buffer.getvalue()
-    for heading in ("1. A local sandbox", "3. Bulk send through TextUs", "5. Kill a job mid-way",
+    for heading in ("1. A local sandbox", "2b. A dry run: segments and cost",
+                    "3. Bulk send through TextUs", "5. Kill a job mid-way",
                     "6. Call now through TrackDrive", "smsbridge resume"):
         assert heading in shown
     assert "✗" not in shown and shown.count("✓") == 12

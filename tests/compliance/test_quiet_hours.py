@@ -278,3 +278,21 @@ def test_next_allowed_is_the_first_allowed_minute_found_by_stepping_minute_by_mi
         while not FEDERAL.is_allowed(number, expected):
             expected += timedelta(minutes=1)
         assert FEDERAL.next_allowed(number, now) == expected, (number, now)
+
+
+@pytest.mark.parametrize("number", ["+18005550199", "+18885550123", "+15005550123",
+                                    "+19005550123"])
+def test_toll_free_and_other_non_geographic_numbers_follow_the_fallback(number: str) -> None:
+    # phonenumbers maps them to all 42 NANP zones (Guam to Newfoundland): a window that
+    # says nothing about where the holder is. They are judged as of unknown zone instead.
+    check = FEDERAL.check(number, utc("2026-07-15T22:30"))
+    assert check.used_fallback
+    assert check.zones == STRICTEST_US
+    assert QuietHours("08:00", "21:00", fallback="deny").check(
+        number, utc("2026-07-15T18:00")).next_allowed is None
+
+
+def test_a_mobile_number_of_a_country_without_mobile_locations_keeps_its_country_zones() -> None:
+    check = FEDERAL.check("+61412345678", utc("2026-07-15T02:00"))  # an Australian mobile
+    assert not check.used_fallback
+    assert "Australia/Sydney" in check.zones and "America/New_York" not in check.zones

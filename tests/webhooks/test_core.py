@@ -44,7 +44,23 @@ def test_stop_style_keywords_opt_out(body: str) -> None:
     assert event.event_id == "d-in1#keyword"
 
 
-@pytest.mark.parametrize("body", ["START", "unstop", "Start!"])
+@pytest.mark.parametrize(("body", "keyword"), [
+    ("Revoke", "REVOKE"), ("opt out", "OPT OUT"), ("STOP ALL", "STOP ALL"), ("OptOut", "OPTOUT"),
+    ("Opt-Out!", "OPT OUT"), ("  stop   all. ", "STOP ALL"), ("\uff33\uff34\uff2f\uff30", "STOP"),
+])
+def test_the_fcc_revocation_words_and_phrases_opt_out(body: str, keyword: str) -> None:
+    # Before the switch to compliance.keywords these returned None: the number kept getting texts.
+    event = keyword_opt_out(inbound(body))
+    assert event is not None and event.opted_out
+    assert event.keyword == keyword
+
+
+@pytest.mark.parametrize("body", ["HELP", "info?", "Yes please", "stop please"])
+def test_help_info_and_sentences_neither_opt_out_nor_in(body: str) -> None:
+    assert keyword_opt_out(inbound(body)) is None
+
+
+@pytest.mark.parametrize("body", ["START", "unstop", "Start!", "Yes", "YES!"])
 def test_start_and_unstop_opt_back_in(body: str) -> None:
     event = keyword_opt_out(inbound(body))
     assert event is not None and event.opted_in

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
 from smsbridge import BulkReport, Dispatcher, Message
+from smsbridge.journal.store import Journal
 from smsbridge.models import DeliveryStatus, OutcomeStatus
 from smsbridge.providers.textus import TextUsProvider
 from smsbridge.providers.textus.webhooks import SIGNATURE_HEADER, sign
 from smsbridge.providers.trackdrive import TrackDriveProvider
+from smsbridge.sandbox import Sandbox
+from smsbridge.webhooks import OptOutReply
+from smsbridge.webhooks.server import WebhookReceiver
 
 if TYPE_CHECKING:
     from conftest import Stack  # tests/webhooks/conftest.py
@@ -154,3 +159,52 @@ async def test_an_older_start_redelivered_after_a_newer_stop_keeps_the_number_sk
     assert by_phone[opted].reason == "opted_out"
     sends = stack.sandbox.accepted_numbers("textus", route="textus.send")
     assert opted not in sends and len(sends) == 4
+
+
+async def test_revoke_opt_out_and_stop_all_each_suppress_for_the_next_job_with_one_reply(
+    tmp_path: Path,
+) -> None:
+    reply_text = "You are unsubscribed from Acme alerts. Reply START to resubscribe."
+    revoking = {NUMBERS[1]: "Revoke", NUMBERS[2]: "opt out", NUMBERS[3]: "STOP ALL"}
+    async with Sandbox(seed=42, delivery_delay=0.05) as sandbox:
+        sb = sandbox
+        replier = TextUsProvider(sb.textus_token, sb.textus_account, base_url=sb.textus_url,
+                                 rate_limiter=None)
+        with Journal(tmp_path / "job.sqlite") as journal:
+            receiver = WebhookReceiver(journal=journal,
+                                       opt_out_reply=OptOutReply(replier, reply_text))
+            async with replier, receiver.serve() as url:
+                hook = await replier.integrations.create_webhook(
+                    receiver.textus_webhook_url(url))
+                assert hook.webhook_secret
+                receiver.add_textus_secret(hook.webhook_secret)
+                for number, words in revoking.items():
+                    sandbox.textus.receive(number, words)
+                sandbox.textus.receive(NUMBERS[1], "Revoke")  # said twice: no second reply
+                assert await sandbox.settle(timeout=10)
+                await receiver.router.settle()
+                for number in revoking:
+                    assert journal.is_suppressed(number), revoking[number]
+
+                dispatcher = Dispatcher(replier, journal=journal, rate_limit=FAST)
+                report = await dispatcher.send(Message(to=NUMBERS[:6], body="Weekly offer"))
+
+    replies = [r.to for r in sandbox.records
+               if r.route == "textus.send" and reply_text in json.dumps(r.body)]
+    assert sorted(replies) == sorted(revoking)  # one confirmation each
+    by_phone = {o.phone: o for o in report.outcomes}
+    for number in revoking:
+        assert by_phone[number].status is OutcomeStatus.SKIPPED
+        assert by_phone[number].reason == "opted_out"
+    assert report.sent == 3
+    offers = [r.to for r in sandbox.records
+              if r.route == "textus.send" and "Weekly offer" in json.dumps(r.body)]
+    assert sorted(offers) == [NUMBERS[0], NUMBERS[4], NUMBERS[5]]
+    assert journaled_recipients(tmp_path / "job.sqlite") == {report.job_id: 6}
+
+
+def journaled_recipients(path: Path) -> dict[str, int]:
+    """The confirmations are not job recipients: the journal holds the job's six alone."""
+    with Journal(path) as journal:
+        return {job.job_id: sum(1 for _ in journal.recipients(job.job_id))
+                for job in journal.jobs()}
