@@ -32,8 +32,10 @@ from ._common import (
     command_hint,
     open_provider,
     parse_key_values,
+    redis_option,
     region_callback,
     run,
+    share_rate_limit,
     url_option,
 )
 from ._csv import CsvRecipients
@@ -92,15 +94,20 @@ def job_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "per 5 minutes). Use what your account allows.",
         ),
         url_option,
+        redis_option,
     )
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def open_job_provider(url: str | None, rate: float | None, console: Console) -> MessagingProvider:
-    overrides = {"rate_limiter": RateLimiter(rate, 1.0)} if rate else {}
+def open_job_provider(url: str | None, rate: float | None, console: Console,
+                      redis: str | None = None) -> MessagingProvider:
+    overrides = {"rate_limiter": RateLimiter(rate, 1.0)} if rate and not redis else {}
     provider = open_provider(url, **overrides)
+    if redis:
+        console.print(share_rate_limit(provider, redis, rate), markup=False)
+        return provider
     limiter = getattr(provider, "rate_limiter", None)
     if rate is None and isinstance(limiter, RateLimiter):
         console.print(f"{provider.name}: {describe_limit(limiter)}; --rate changes it",
@@ -167,6 +174,7 @@ def bulk(
     concurrency: int,
     rate: float | None,
     url: str | None,
+    redis: str | None,
 ) -> int:
     """Send one templated message to every row of a CSV file (streamed, never loaded whole).
 
@@ -200,11 +208,11 @@ def bulk(
         "options": parse_key_values(options, "--option"),
     }
     out, err = make_consoles()
-    provider = open_job_provider(url, rate, err)
+    provider = open_job_provider(url, rate, err, redis)
     job_id = job_id or cli_job_id(message, source)
     dispatcher = Dispatcher(
         provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
-        batch_size=batch_size, default_region=region, job_id=job_id,
+        batch_size=batch_size, default_region=region, job_id=job_id, suppression=redis,
     )
     if journal is not None and not dry_run:
         remember(journal, job_id, source, region)  # before the first send: resume can re-read
@@ -266,6 +274,7 @@ def resume(
     concurrency: int,
     rate: float | None,
     url: str | None,
+    redis: str | None,
 ) -> int:
     """Finish a journaled job after a crash or Ctrl-C, from the journal alone.
 
@@ -284,7 +293,7 @@ def resume(
             "to finish it (nobody is texted twice)"
         )
     out, err = make_consoles()
-    provider = open_job_provider(url, rate, err)
+    provider = open_job_provider(url, rate, err, redis)
     if info.provider and info.provider != provider.name:
         err.print(
             f"note: job {info.job_id} was started via {info.provider}; resuming via "
@@ -294,7 +303,7 @@ def resume(
     dispatcher = Dispatcher(
         provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
         resend_unknown=resend_unknown, job_id=info.job_id,
-        default_region=csv.region if csv is not None else None,
+        default_region=csv.region if csv is not None else None, suppression=redis,
     )
     label = f"resuming {info.job_id} via {provider.name}"
     if info.source_complete:
