@@ -231,8 +231,14 @@ class JournalDeduplicator:
     async def claim(self, event_id: str) -> bool:
         if not await self._memory.claim(event_id):
             return False
-        # False: seen before a restart (or by another receiver); the memory keeps it from now.
-        return bool(await resolve(self._ledger.mark_event_seen(event_id)))
+        try:
+            # False: seen before a restart (or by another receiver); the memory keeps it from now.
+            return bool(await resolve(self._ledger.mark_event_seen(event_id)))
+        except BaseException:
+            # Not recorded (a shared ledger away): the provider's retry must find it unclaimed
+            # here too, or a redelivered STOP would be dropped as a duplicate.
+            await self._memory.release(event_id)
+            raise
 
     async def release(self, event_id: str) -> None:
         await self._memory.release(event_id)

@@ -20,9 +20,9 @@ from typing import Any
 import aiohttp
 import pytest
 from redis_server import RedisServer
+from textus_webhooks import SECRET, stop_webhook
 
 from smsbridge import OptOutEvent, WebhookReceiver
-from smsbridge.providers.textus.webhooks import SIGNATURE_HEADER, sign
 from smsbridge.sandbox import Sandbox
 
 WORKER = str(Path(__file__).with_name("bulk_worker.py"))
@@ -30,7 +30,6 @@ LIMIT, WINDOW = 40, 2.0  # the sandbox's limit: 20 requests/s in fixed 2 s windo
 # The workers' shared limit, 2.5 % under the server's: a request's trip to the server varies
 # by a few milliseconds, and a fixed window would count one sent on the edge twice over.
 CLIENT_LIMIT = [39, WINDOW]
-SECRET = "textus-webhook-secret-0123456789"
 IN_FLIGHT = 0.25  # seconds: what may already be on the wire when something changes
 
 
@@ -177,15 +176,6 @@ async def test_a_redis_killed_mid_run_and_restarted_lets_no_burst_out(
     accepted = sandbox.accepted_numbers()
     assert sorted(accepted) == sorted(o[0] for o in outcomes if o[1] == "sent")
     assert len(accepted) >= 76  # a restart within the 3 s bound costs nothing, or very little
-
-
-def stop_webhook(phone: str, event_id: str) -> tuple[bytes, dict[str, str]]:
-    body = json.dumps({
-        "@type": "WebhookDelivery", "id": event_id, "timestamp": "2026-12-07T04:00:00Z",
-        "action": "message.received", "conversation": {"phoneNumber": phone},
-        "message": {"id": "/messages/in-1", "body": "STOP"},
-    }).encode()
-    return body, {SIGNATURE_HEADER: sign(body, SECRET), "Content-Type": "application/json"}
 
 
 async def test_a_stop_received_by_one_receiver_stops_a_dispatcher_in_another_process(
