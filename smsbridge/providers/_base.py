@@ -25,7 +25,7 @@ class BaseProvider:
     #: The account's non-secret id (a hash of account and credentials) a shared limiter is
     #: keyed on, so every process using the same credentials meets on one budget.
     limiter_id: str = ""
-    _owned_limiter: Limiter | None = None
+    _owned_limiters: tuple[Limiter, ...] = ()
     #: ``send`` takes ``context=`` (see :class:`~smsbridge.protocol.PipelinedProvider`).
     accepts_send_context = True
 
@@ -81,7 +81,7 @@ class BaseProvider:
                 f"provider.shared_rate_limiter(url, RateLimit(requests, period_seconds)) "
                 "with what your account allows (the CLI: --rate with --redis)")
         limiter = redis_limiter(url, limiter_id=self.limiter_id, limit=limit, **options)
-        self._owned_limiter = limiter
+        self._owned_limiters += (limiter,)
         return limiter
 
     def use_shared_rate_limiter(self, url: str, limit: RateLimit | None = None,
@@ -93,10 +93,9 @@ class BaseProvider:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-        limiter, self._owned_limiter = self._owned_limiter, None
-        close = getattr(limiter, "aclose", None)
-        if close is not None:
-            await close()
+        owned, self._owned_limiters = self._owned_limiters, ()
+        for limiter in owned:
+            await limiter.aclose()  # type: ignore[attr-defined]
 
     async def __aenter__(self) -> Self:
         return self
