@@ -337,7 +337,7 @@ class JobRun:
                 try:
                     permit = None if self._throttle.idle else await self._throttle.acquire()
                 except StoreUnavailableError as error:
-                    raced.extend(self._not_sent(claimed, error, budget.used - recorded))
+                    raced.extend(self._not_sent(claimed, error, budget.used, recorded))
                     break
                 if self.stopped is not None:  # nothing of this unit is claimed or in flight
                     raced.extend((item, self._stopped_outcome(item)) for item in claimed)
@@ -347,7 +347,7 @@ class JobRun:
                     try:
                         claimed = await self._drop_opted_out(claimed, raced)
                     except StoreUnavailableError as error:
-                        raced.extend(self._not_sent(claimed, error, budget.used - recorded))
+                        raced.extend(self._not_sent(claimed, error, budget.used, recorded))
                         break
                     if not claimed:
                         break
@@ -401,14 +401,14 @@ class JobRun:
                         session.release(item.key, attempts - recorded)
 
     def _not_sent(
-        self, items: list[Item], error: StoreUnavailableError, attempts: int
+        self, items: list[Item], error: StoreUnavailableError, attempts: int, recorded: int
     ) -> list[tuple[Item, Outcome]]:
         """FAILED (surely not sent): a shared limiter or suppression list that cannot be asked
         is never a permission to send, and there is no silent fall-back to local state."""
         outcomes = failure_outcomes(items, attempts, self._provider_name, error)
         if self._session is not None:  # never claimed here: recorded final straight away
             for item, outcome in zip(items, outcomes, strict=True):
-                self._session.final(item.key, item.index, outcome, attempts,
+                self._session.final(item.key, item.index, outcome, attempts - recorded,
                                     item.recipient.variables)
         self._observe(outcomes)  # a store that stays away stops the job (service scope)
         return list(zip(items, outcomes, strict=True))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -15,6 +16,7 @@ from textus_webhooks import SECRET, stop_webhook
 import smsbridge
 from smsbridge import Dispatcher, Message, RateLimit, RetryPolicy, WebhookReceiver
 from smsbridge.errors import ConfigurationError, StoreUnavailableError
+from smsbridge.journal import Journal
 from smsbridge.providers.textus import TextUsProvider
 from smsbridge.providers.trackdrive import TrackDriveProvider
 from smsbridge.redis import LimiterUnavailableError, RedisLimiter, RedisSuppressionList
@@ -102,6 +104,23 @@ async def test_a_hung_redis_limiter_fails_every_recipient_as_not_sent_naming_the
     assert all(PASSWORD not in (o.error or "") for o in report.outcomes)
     assert sandbox.accepted_numbers() == []  # nothing was sent without permission
     assert elapsed < 0.5 * len(NUMBERS) / 3 + 3  # bounded: one timeout per recipient round
+
+
+async def test_recipients_a_dead_redis_kept_from_sending_are_failed_in_the_journal_not_unknown(
+    sandbox: Sandbox, redis_server: RedisServer, tmp_path: Path,
+) -> None:
+    url = redis_server.url
+    redis_server.kill()
+    async with textus(sandbox, retry=RetryPolicy(max_retries=1)) as provider:
+        provider.use_shared_rate_limiter(url, RateLimit(50, 1.0), timeout=0.3)
+        async with Dispatcher(provider, concurrency=2, retry=RetryPolicy(max_retries=1),
+                              journal=tmp_path / "job.sqlite") as dispatcher:
+            report = await dispatcher.send(Message(to=NUMBERS[:4], body="Hi"))
+    with Journal(tmp_path / "job.sqlite") as journal:
+        stored = journal.report(report.job_id)
+    assert (stored.failed, stored.unknown, stored.sent, stored.pending) == (4, 0, 0, 0)
+    assert stored.in_flight == 0  # nothing was claimed: nothing a crash could make UNKNOWN
+    assert sandbox.accepted_numbers() == []
 
 
 async def test_a_suppression_list_that_cannot_be_asked_never_counts_as_not_suppressed(
