@@ -31,6 +31,8 @@ LIMIT, WINDOW = 80, 4.0  # the sandbox's limit: 20 requests/s in fixed 4 s windo
 # and a window of the server's counts what arrives, not what was granted. With two requests of
 # slack per window, requests may arrive up to 2 * WINDOW / 78 = 100 ms late without an 81st.
 CLIENT_LIMIT = [78, WINDOW]
+# Any 1 s holds at most the shared rate's 19.5 plus this slack: what a burst would break.
+BURST_SLACK = 2
 IN_FLIGHT = 0.25  # seconds: what may already be on the wire when something changes
 
 
@@ -118,15 +120,16 @@ async def until(condition: Callable[[], bool]) -> float:
 async def test_four_processes_on_one_token_use_the_whole_limit_and_never_exceed_it(
     sandbox: Sandbox, redis_server: RedisServer, workers: Workers
 ) -> None:
-    await workers.start([config(sandbox, redis_server, numbers(w, 25)) for w in range(4)])
+    await workers.start([config(sandbox, redis_server, numbers(w, 20)) for w in range(4)])
     outcomes = await workers.outcomes()
 
     # retries=0: a single 429 would have left a FAILED rate_limited outcome behind.
-    assert [o[1] for o in outcomes] == ["sent"] * 100
+    assert [o[1] for o in outcomes] == ["sent"] * 80
     assert {o[3] for o in outcomes} == {1}
     times = sorted(send_times(sandbox))
-    assert len(times) == 100
+    assert len(times) == 80
     assert busiest_window(times, WINDOW) <= LIMIT
+    assert busiest_window(times, 1.0) <= LIMIT / WINDOW + BURST_SLACK
     achieved = (len(times) - 1) / (times[-1] - times[0])
     allowed = LIMIT / WINDOW
     assert 0.95 <= achieved / allowed <= 1.0, (achieved, allowed)
@@ -136,7 +139,7 @@ async def test_after_a_429_no_process_sends_until_its_retry_after_has_passed(
     sandbox: Sandbox, redis_server: RedisServer, workers: Workers
 ) -> None:
     retry_after = 2.0
-    await workers.start([config(sandbox, redis_server, numbers(w, 20), retries=2)
+    await workers.start([config(sandbox, redis_server, numbers(w, 15), retries=2)
                          for w in range(4)])
     await until(lambda: len(send_times(sandbox)) >= 15)
     sandbox.faults.add("textus.send", "rate_limit_429", delay=retry_after, count=1)
@@ -147,7 +150,7 @@ async def test_after_a_429_no_process_sends_until_its_retry_after_has_passed(
     during = [t for t in times if answered + IN_FLIGHT < t < answered + retry_after - 0.05]
     assert during == []
     assert any(t >= answered + retry_after for t in times)  # and then they went on
-    assert [o[1] for o in outcomes] == ["sent"] * 80  # the refused one was sent after it
+    assert [o[1] for o in outcomes] == ["sent"] * 60  # the refused one was sent after it
     assert busiest_window(times, WINDOW) <= LIMIT
 
 
@@ -156,7 +159,7 @@ async def test_a_redis_killed_mid_run_and_restarted_lets_no_burst_out(
     sandbox: Sandbox, redis_server: RedisServer, workers: Workers, comes_back: str
 ) -> None:
     await workers.start([config(sandbox, redis_server, numbers(w, 20)) for w in range(4)])
-    await until(lambda: len(send_times(sandbox)) >= 20)
+    await until(lambda: len(send_times(sandbox)) >= 16)
 
     def kill_and_restart() -> None:
         redis_server.kill()  # SIGKILL
@@ -169,6 +172,9 @@ async def test_a_redis_killed_mid_run_and_restarted_lets_no_burst_out(
 
     times = send_times(sandbox)
     assert busiest_window(times, WINDOW) <= LIMIT
+    # Slots reserved before the restart plus a schedule restarting "now" would double the
+    # rate for up to a look-ahead (1 s): the 1 s windows show it.
+    assert busiest_window(times, 1.0) <= LIMIT / WINDOW + BURST_SLACK
     statuses = {o[1] for o in outcomes}
     assert statuses <= {"sent", "failed"}  # never UNKNOWN: a send without permission is none
     failed = [o for o in outcomes if o[1] == "failed"]
@@ -181,8 +187,8 @@ async def test_a_redis_killed_mid_run_and_restarted_lets_no_burst_out(
 async def test_a_stop_received_by_one_receiver_stops_a_dispatcher_in_another_process(
     sandbox: Sandbox, redis_server: RedisServer, workers: Workers
 ) -> None:
-    phones = numbers(0, 60)
-    target = phones[40]
+    phones = numbers(0, 50)
+    target = phones[35]
     opted_out: list[OptOutEvent] = []
 
     async def count(event: OptOutEvent) -> None:
