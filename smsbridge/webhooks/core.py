@@ -23,7 +23,7 @@ import attrs
 
 from .. import _constants as C
 from .._logging import logger
-from ..errors import ConfigurationError, InvalidPhoneNumber, WebhookPayloadError
+from ..errors import ConfigurationError, InvalidPhoneNumber, SmsBridgeError, WebhookPayloadError
 from ..journal.protocol import EventLedger, SuppressionList, resolve
 from ..models import _EMPTY, DeliveryEvent, InboundMessage, OptOutEvent
 from ..phone import normalize
@@ -244,6 +244,13 @@ class JournalDeduplicator:
         await self._memory.release(event_id)
         await resolve(self._ledger.forget_event(event_id))
 
+    async def confirm(self, event_id: str) -> None:
+        """The event was applied. A ledger whose claims lapse (``RedisEventLedger``) keeps it
+        now; one whose marks are final (the journal) has nothing to do."""
+        confirm = getattr(self._ledger, "confirm_event", None)
+        if confirm is not None:
+            await resolve(confirm(event_id))
+
 
 async def call_handler(handler: Handler | None, event: object) -> None:
     """Call a user handler that may be sync or async."""
@@ -310,6 +317,13 @@ class EventRouter:
                     await self._dedup.release(event_id)
                 raise
             applied += 1
+            confirm = getattr(self._dedup, "confirm", None)
+            if event_id is not None and confirm is not None:
+                try:
+                    await confirm(event_id)
+                except SmsBridgeError as exc:  # applied already: a lapsed claim re-applies it
+                    logger.warning("webhook event applied but its de-dup record was not kept "
+                                   "(%s); a redelivery may apply it again", type(exc).__name__)
         return applied
 
     @property

@@ -3,6 +3,7 @@ one-line set-up, and what an unreachable Redis does (never a send without permis
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -19,7 +20,12 @@ from smsbridge.errors import ConfigurationError, StoreUnavailableError
 from smsbridge.journal import Journal
 from smsbridge.providers.textus import TextUsProvider
 from smsbridge.providers.trackdrive import TrackDriveProvider
-from smsbridge.redis import LimiterUnavailableError, RedisLimiter, RedisSuppressionList
+from smsbridge.redis import (
+    LimiterUnavailableError,
+    RedisEventLedger,
+    RedisLimiter,
+    RedisSuppressionList,
+)
 from smsbridge.sandbox import Sandbox
 
 NUMBERS = [f"+1303555{n:04d}" for n in range(2000, 2006)]
@@ -168,3 +174,39 @@ async def test_a_receiver_whose_redis_is_away_answers_500_so_the_stop_is_redeliv
     shared = RedisSuppressionList(redis_server.url)
     assert await shared.is_suppressed(NUMBERS[0])
     await shared.aclose()
+
+
+async def test_a_stop_whose_applying_failed_with_redis_is_applied_on_a_later_redelivery(
+    redis_server: RedisServer,
+) -> None:
+    url = redis_server.url
+    kills: list[float] = []
+
+    async def redis_dies_mid_event(_event: object) -> None:
+        if not kills:  # after the event was claimed in Redis, before the opt-out is written
+            redis_server.kill()
+            kills.append(time.monotonic())
+
+    ledger = RedisEventLedger(url, claim_ttl=1.0, timeout=0.5)
+    receiver = WebhookReceiver(textus_secrets=[SECRET], on_inbound=redis_dies_mid_event,
+                               suppression=RedisSuppressionList(url, timeout=0.5), ledger=ledger)
+    body, headers = stop_webhook(NUMBERS[3], "/integrations/i1/deliveries/stop-mid")
+    async with receiver.serve() as base, aiohttp.ClientSession() as http:
+        target = base + receiver.textus_path
+        async with http.post(target, data=body, headers=headers) as answer:
+            assert answer.status == 500  # neither applied nor forgotten: Redis was gone
+        redis_server.start()
+        async with http.post(target, data=body, headers=headers) as answer:
+            assert answer.status == 200  # within the claim: taken as being applied elsewhere
+        await asyncio.sleep(1.2)  # the claim lapses; a week-long mark would drop the STOP
+        async with http.post(target, data=body, headers=headers) as answer:
+            assert answer.status == 200
+        client = aioredis.Redis.from_url(url)
+        keys = await client.keys("smsbridge:default:event:*")
+        ttls = [await client.pttl(key) for key in keys]
+        await client.aclose()
+    shared = RedisSuppressionList(url)
+    assert await shared.is_suppressed(NUMBERS[3])
+    await shared.aclose()
+    await ledger.aclose()
+    assert len(ttls) == 1 and ttls[0] > 6 * 24 * 3600 * 1000  # applied: kept for the week
