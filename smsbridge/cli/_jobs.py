@@ -60,6 +60,7 @@ class CliRun:
         self.job_id: str | None = None
         self.interrupted = False
         self.stopped: StopCause | None = None
+        self.store_error: str | None = None  # why a shared store (Redis) kept sends back
 
     def on_progress(self, progress: Progress) -> None:
         self.progress = progress
@@ -68,6 +69,8 @@ class CliRun:
     def count(self, outcome: Outcome) -> None:
         if outcome.reason:
             self.reasons[outcome.reason] += 1
+            if outcome.reason == "store_unavailable" and self.store_error is None:
+                self.store_error = outcome.error
 
     def execute(self, work: Coroutine[Any, Any, Any]) -> None:
         with self.bar:
@@ -334,6 +337,8 @@ async def _resume_from_journal(
     async with provider, dispatcher:
         report = await dispatcher.resume(job.job_id, retry_failed=retry_failed)
     job.reasons.update(report.reasons())
+    job.store_error = next(
+        (o.error for o in report.outcomes if o.reason == "store_unavailable"), None)
     job.stopped = report.stopped
 
 
@@ -361,6 +366,8 @@ def finish(
         title=title, counts=progress, elapsed=progress.elapsed, reasons=dict(job.reasons),
         journal=journal, dry_run=dry_run, interrupted=job.interrupted,
     ))
+    if job.store_error:
+        out.print(f"store_unavailable: {job.store_error}", markup=False)
     rejected = rejects.describe() if rejects is not None else None
     if rejected:
         out.print(rejected, markup=False)

@@ -56,7 +56,8 @@ async def test_bulk_with_redis_away_sends_nothing_and_fails_everyone_as_not_sent
     assert result.code == 1, result.output
     assert "reason: store_unavailable" in result.out
     assert "Failed" in result.out and "│          2 │ 100.0% │" in result.out
-    assert f"redis://:***@127.0.0.1:{redis_server.port}/0" in result.err
+    masked = f"redis://:***@127.0.0.1:{redis_server.port}/0"
+    assert f"store_unavailable: Redis at {masked} did not answer" in result.out
     assert PASSWORD not in result.output
     assert sandbox.accepted_numbers() == []
 
