@@ -85,3 +85,25 @@ async def test_a_redis_option_that_is_not_a_redis_url_is_a_usage_error(
                            "--url", sandbox.textus_connection_url, "--redis", "localhost:6379")
     assert result.code == 2 and "--redis" in result.output
     assert sandbox.accepted_numbers() == []
+
+
+async def test_recipients_redis_held_back_are_sent_by_resume_retry_failed_once_it_is_back(
+    sandbox: Sandbox, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    csv_path = write_csv(tmp_path / "people.csv", [[p, "x"] for p in VALID[:3]])
+    journal = tmp_path / "job.sqlite"
+    redis_server.kill()
+    first = await run_cli(
+        "bulk", str(csv_path), "--body", "Hi", "--journal", str(journal),
+        "--url", sandbox.textus_connection_url, "--redis", redis_server.url,
+    )
+    assert first.code == 1 and "reason: store_unavailable" in first.out, first.output
+    assert sandbox.accepted_numbers() == []
+    redis_server.start()
+    again = await run_cli(
+        "resume", str(journal), "--retry-failed", "--url", sandbox.textus_connection_url,
+        "--redis", redis_server.url,
+    )
+    assert again.code == 0, again.output
+    assert "all runs: sent 3, failed 0, unknown 0" in again.out
+    assert sorted(sandbox.accepted_numbers()) == VALID[:3]  # each once
