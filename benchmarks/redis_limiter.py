@@ -10,9 +10,14 @@ the tests do; pass ``--redis URL`` to use another) and measures, in this one run
   are left out: commandstats counts them too, under their own names;
 * ``acquires/s``: with a limit far above what either can reach (the limiter's own cost) and
   with a real limit (``--rate`` per second, ``use`` = achieved / allowed);
-* ``ratio``: Redis limiter over in-process limiter in the same run.
+* ``ratio``: Redis limiter over in-process limiter in the same run;
+* dispatcher throughput (``measure_dispatcher``): the TextUs provider behind a Dispatcher
+  against the benchmark server, its limiter in-process or in Redis (a limit that never binds,
+  so the limiter's cost is what differs), interleaved rounds; msg/s, the ratio, and Redis
+  round trips per send counted on the server.
 
-Not hooked into ``make bench`` yet; it prints its own table.
+``make bench`` runs both (``python -m benchmarks --only redis``); this module alone prints its
+own table.
 """
 
 from __future__ import annotations
@@ -97,6 +102,71 @@ async def measure(url: str, *, seconds: float, rate: float, concurrency: int) ->
     finally:
         await client.aclose()
     return results
+
+
+async def measure_dispatcher(url: str, server_url: str, *, messages: int, concurrency: int,
+                             rounds: int, warm_up: int = 256) -> dict[str, Any]:
+    """Dispatcher msg/s with the provider's limiter in-process vs in Redis, same run."""
+    import statistics
+
+    import redis.asyncio as aioredis
+
+    from smsbridge import Dispatcher, OutcomeStatus
+    from smsbridge.limits.local import RateLimiter
+    from smsbridge.redis import RedisLimiter
+
+    from .throughput import UNBINDING_RATE, WARM_UP_START, make_provider
+    from .workload import BODY, TEXTUS, numbers
+
+    client = aioredis.Redis.from_url(url)
+    rates: dict[str, list[float]] = {"in-process": [], "redis": []}
+    trips: list[float] = []
+    recipients = numbers(messages)
+    try:
+        for round_no in range(rounds):
+            for label in rates:
+                provider = make_provider(server_url, TEXTUS)
+                shared = None
+                if label == "redis":
+                    shared = RedisLimiter(url, limiter_id=f"bench-dispatch-{round_no}",
+                                          max_rate=UNBINDING_RATE, lookahead=0.25)
+                    provider.rate_limiter = shared
+                else:
+                    provider.rate_limiter = RateLimiter(UNBINDING_RATE, 1.0)
+                try:
+                    dispatcher = Dispatcher(provider, concurrency=concurrency)
+                    # Untimed: connections, and the Redis schedule's first-use look-ahead.
+                    async for _ in dispatcher.stream(numbers(warm_up, WARM_UP_START),
+                                                     body=BODY):
+                        pass
+                    before = await _commands(client)
+                    started = time.perf_counter()
+                    sent = 0
+                    async for outcome in dispatcher.stream(recipients, body=BODY):
+                        sent += outcome.status is OutcomeStatus.SENT
+                    elapsed = time.perf_counter() - started
+                    if shared is not None:
+                        trips.append((await _commands(client) - before) / max(sent, 1))
+                finally:
+                    await provider.aclose()
+                    if shared is not None:
+                        await shared.aclose()
+                rates[label].append(sent / elapsed)
+    finally:
+        await client.aclose()
+    local, redis = statistics.median(rates["in-process"]), statistics.median(rates["redis"])
+    return {"messages": messages, "concurrency": concurrency, "rounds": rounds,
+            "in_process_per_s": local, "redis_per_s": redis,
+            "ratio": statistics.median(r / i for r, i in zip(rates["redis"],
+                                                            rates["in-process"], strict=True)),
+            "round_trips_per_send": max(trips) if trips else None}
+
+
+def render_dispatcher(result: dict[str, Any]) -> str:
+    return table(["messages", "concurrency", "in-process limiter msg/s", "redis limiter msg/s",
+                  "redis / in-process", "redis round trips/send"],
+                 [[result["messages"], result["concurrency"], result["in_process_per_s"],
+                   result["redis_per_s"], result["ratio"], result["round_trips_per_send"]]])
 
 
 def render(results: dict[str, Any]) -> str:

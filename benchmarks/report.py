@@ -13,7 +13,7 @@ import attrs
 
 @attrs.frozen
 class Target:
-    """A figure and the bar it must clear (``>=``) or stay under (``<``)."""
+    """A figure and the bar it must clear (``>=``) or stay under (``<``, ``<=``)."""
 
     name: str
     value: float | None
@@ -25,6 +25,8 @@ class Target:
     def met(self) -> bool | None:
         if self.value is None:
             return None
+        if self.op == "<=":
+            return self.value <= self.bar
         return self.value >= self.bar if self.op == ">=" else self.value < self.bar
 
     def to_json(self) -> dict[str, Any]:
@@ -122,6 +124,16 @@ def render(results: Mapping[str, Any]) -> str:
             [[rate["allowed"], rate["achieved"], rate["steady"], rate["use"], rate["429s"],
               rate["accepted"], rate["seconds"]]],
         ))
+    shared = results.get("redis")
+    if shared:
+        from .redis_limiter import render as render_acquires
+        from .redis_limiter import render_dispatcher
+
+        parts.append("6. Redis limiter: acquires (round trips counted on the Redis server)\n"
+                     + render_acquires(shared["acquire"]))
+        parts.append("6. Redis limiter: dispatcher throughput, limit never binding (msg/s: "
+                     "median of rounds; ratio: median of per-round ratios)\n"
+                     + render_dispatcher(shared["dispatcher"]))
     targets = results.get("targets")
     if targets:
         parts.append("Targets\n" + table(

@@ -29,6 +29,20 @@ class ConfigurationError(SmsBridgeError):
     """The SDK was configured wrongly (bad credentials format, bad subdomain, bad URL...)."""
 
 
+class StoreUnavailableError(SmsBridgeError):
+    """A shared store (Redis: rate limiter, suppression list, event ledger) did not answer in
+    time or refused the connection. Never taken as permission: nothing was sent because of it.
+
+    ``url`` is the store's address with any password masked. Retry once the store is back.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message)
+        self.url = url
+
+
 class ValidationError(SmsBridgeError, ValueError):
     """Input was rejected before any request was made."""
 
@@ -236,7 +250,7 @@ def error_scope(error: BaseException) -> ErrorScope:
         error = error.cause
     if isinstance(error, AuthenticationError | PermissionDeniedError):
         return ErrorScope.ACCOUNT
-    if isinstance(error, TransportError | RateLimitError | ServerError):
+    if isinstance(error, TransportError | RateLimitError | ServerError | StoreUnavailableError):
         return ErrorScope.SERVICE
     return ErrorScope.REQUEST
 

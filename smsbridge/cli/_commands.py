@@ -9,12 +9,21 @@ import click
 from rich.table import Table
 
 from ..errors import ConfigurationError, SmsBridgeError
+from ..limits.shared import redis_suppression_list
 from ..models import Attachment, Message
 from ..phone import mask, set_default_region
 from ..protocol import MessagingProvider
 from ..providers.trackdrive import TrackDriveProvider
 from ..providers.trackdrive.models import Call, Schedule
-from ._common import open_provider, parse_key_values, region_callback, run, url_option
+from ._common import (
+    open_provider,
+    parse_key_values,
+    redis_option,
+    region_callback,
+    run,
+    share_rate_limit,
+    url_option,
+)
 from ._errors import EXIT_OK, Reworded, redactor
 from ._render import make_consoles
 
@@ -35,6 +44,7 @@ from ._render import make_consoles
 @click.option("--region", metavar="CC", callback=region_callback,
               help="Region for numbers without a country code (US).")
 @url_option
+@redis_option
 def send(
     to: str,
     body: str,
@@ -44,6 +54,7 @@ def send(
     options: tuple[str, ...],
     region: str | None,
     url: str | None,
+    redis: str | None,
 ) -> int:
     """Send one SMS and print the provider's receipt."""
     if not body.strip() and not media_url and not options:
@@ -62,8 +73,11 @@ def send(
         attachments=attachments,
         options=parse_key_values(options, "--option"),
     )
-    receipt = run(_send(open_provider(url), message))
-    out, _ = make_consoles()
+    out, err = make_consoles()
+    provider = open_provider(url)
+    if redis:
+        err.print(share_rate_limit(provider, redis, None), markup=False)
+    receipt = run(_send(provider, message, redis))
     details = [
         f"to {mask(receipt.to)}",
         f"message id {receipt.message_id}" if receipt.message_id else "no message id",
@@ -75,9 +89,24 @@ def send(
     return EXIT_OK
 
 
-async def _send(provider: MessagingProvider, message: Message) -> Any:
+async def _send(provider: MessagingProvider, message: Message, redis: str | None) -> Any:
     async with provider:
+        if redis:
+            # The opt-out list every receiver writes: a number on it is not texted, and a list
+            # that cannot be asked stops the send (StoreUnavailableError), never "not opted out".
+            suppression = redis_suppression_list(redis)
+            try:
+                if await suppression.is_suppressed(message.recipient.phone):
+                    raise OptedOutError(
+                        f"{mask(message.recipient.phone)} opted out (it is on the shared "
+                        f"opt-out list at {suppression.url}); nothing was sent")
+            finally:
+                await suppression.aclose()
         return await provider.send(message)
+
+
+class OptedOutError(SmsBridgeError):
+    """The recipient is on the shared opt-out list: the CLI sends nothing (exit 1)."""
 
 
 def _trackdrive(provider: MessagingProvider, what: str) -> TrackDriveProvider:

@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import ConfigurationError
+from ..limits.shared import REDIS_URL_ENV, is_redis_url
 from ..phone import check_region
-from ..protocol import MessagingProvider
+from ..protocol import MessagingProvider, RateLimit
 from ..registry import ENV_VAR, connect
 from ._errors import redactor
 
@@ -41,6 +42,45 @@ def url_option(func: F) -> F:
         "trackdrive://PUBLIC:PRIVATE@SUBDOMAIN; ?base_url=... for a sandbox). Prefer the "
         "environment variable: command lines are visible to other local users.",
     )(func)
+
+
+def redis_option(func: F) -> F:
+    """``--redis`` with ``$SMSBRIDGE_REDIS_URL``: rate limit and opt-outs shared by processes."""
+    return click.option(
+        "--redis",
+        envvar=REDIS_URL_ENV,
+        show_envvar=True,
+        metavar="URL",
+        callback=_redis_callback,
+        help="Share the account's rate limit and the opt-out list with every other process "
+        "through Redis (redis://[:password@]host:6379/0). Without Redis reachable nothing is "
+        "sent: those recipients fail as not sent.",
+    )(func)
+
+
+def _redis_callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    redactor.add_url(value)
+    if not is_redis_url(value):
+        raise click.BadParameter(
+            "expected redis://[:password@]host:port/db, rediss://... or unix:///path",
+            param_hint="--redis")
+    return value.strip()
+
+
+def share_rate_limit(provider: MessagingProvider, redis: str, rate: float | None) -> str:
+    """Replace the provider's limiter with the Redis one for its account; what it now does."""
+    use = getattr(provider, "use_shared_rate_limiter", None)
+    if use is None:
+        raise ConfigurationError(
+            f"{provider.name} cannot share its rate limit through Redis (no built-in limiter)")
+    # RateLimit counts whole requests: a fractional --rate is expressed per 1,000 seconds.
+    limit = None if not rate else (RateLimit(int(rate), 1.0) if float(rate).is_integer()
+                                   else RateLimit(round(rate * 1000), 1000.0))
+    limiter = use(redis, limit)
+    return (f"{provider.name}: rate limit shared through Redis at {limiter.url} "
+            f"({limiter.rate:,.2f} requests/s for every process using this account)")
 
 
 def open_provider(url: str | None, **overrides: Any) -> MessagingProvider:

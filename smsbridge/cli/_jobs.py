@@ -34,8 +34,10 @@ from ._common import (
     command_hint,
     open_provider,
     parse_key_values,
+    redis_option,
     region_callback,
     run,
+    share_rate_limit,
     url_option,
 )
 from ._compliance import (
@@ -68,6 +70,7 @@ class CliRun:
         self.interrupted = False
         self.stopped: StopCause | None = None
         self.compliance: ComplianceReport | None = None
+        self.store_error: str | None = None  # why a shared store (Redis) kept sends back
 
     def on_progress(self, progress: Progress) -> None:
         self.progress = progress
@@ -76,6 +79,8 @@ class CliRun:
     def count(self, outcome: Outcome) -> None:
         if outcome.reason:
             self.reasons[outcome.reason] += 1
+            if outcome.reason == "store_unavailable" and self.store_error is None:
+                self.store_error = outcome.error
 
     def execute(self, work: Coroutine[Any, Any, Any]) -> None:
         with self.bar:
@@ -102,15 +107,20 @@ def job_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "per 5 minutes). Use what your account allows.",
         ),
         url_option,
+        redis_option,
     )
     for option in reversed(options):
         func = option(func)
     return func
 
 
-def open_job_provider(url: str | None, rate: float | None, console: Console) -> MessagingProvider:
-    overrides = {"rate_limiter": RateLimiter(rate, 1.0)} if rate else {}
+def open_job_provider(url: str | None, rate: float | None, console: Console,
+                      redis: str | None = None) -> MessagingProvider:
+    overrides = {"rate_limiter": RateLimiter(rate, 1.0)} if rate and not redis else {}
     provider = open_provider(url, **overrides)
+    if redis:
+        console.print(share_rate_limit(provider, redis, rate), markup=False)
+        return provider
     limiter = getattr(provider, "rate_limiter", None)
     if rate is None and isinstance(limiter, RateLimiter):
         console.print(f"{provider.name}: {describe_limit(limiter)}; --rate changes it",
@@ -185,6 +195,7 @@ def bulk(
     concurrency: int,
     rate: float | None,
     url: str | None,
+    redis: str | None,
 ) -> int:
     """Send one templated message to every row of a CSV file (streamed, never loaded whole).
 
@@ -231,12 +242,12 @@ def bulk(
         "options": parse_key_values(options, "--option"),
     }
     out, err = make_consoles()
-    provider = open_job_provider(url, rate, err)
+    provider = open_job_provider(url, rate, err, redis)
     identity = {**message, "max_segments": segment_limit, "smart_encoding": smart_encoding}
     job_id = job_id or cli_job_id(identity, source)
     dispatcher = Dispatcher(
         provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
-        batch_size=batch_size, default_region=region, job_id=job_id,
+        batch_size=batch_size, default_region=region, job_id=job_id, suppression=redis,
         quiet_hours=quiet, wait=not no_wait, max_segments=segment_limit,
         smart_encoding=smart_encoding, price_per_segment=price,
     )
@@ -308,6 +319,7 @@ def resume(
     concurrency: int,
     rate: float | None,
     url: str | None,
+    redis: str | None,
 ) -> int:
     """Finish a journaled job after a crash or Ctrl-C, from the journal alone.
 
@@ -326,7 +338,7 @@ def resume(
             "to finish it (nobody is texted twice)"
         )
     out, err = make_consoles()
-    provider = open_job_provider(url, rate, err)
+    provider = open_job_provider(url, rate, err, redis)
     if info.provider and info.provider != provider.name:
         err.print(
             f"note: job {info.job_id} was started via {info.provider}; resuming via "
@@ -336,7 +348,7 @@ def resume(
     dispatcher = Dispatcher(
         provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
         resend_unknown=resend_unknown, job_id=info.job_id,
-        default_region=csv.region if csv is not None else None,
+        default_region=csv.region if csv is not None else None, suppression=redis,
     )
     label = f"resuming {info.job_id} via {provider.name}"
     if info.source_complete:
@@ -367,6 +379,8 @@ async def _resume_from_journal(
     async with provider, dispatcher:
         report = await dispatcher.resume(job.job_id, retry_failed=retry_failed)
     job.reasons.update(report.reasons())
+    job.store_error = next(
+        (o.error for o in report.outcomes if o.reason == "store_unavailable"), None)
     job.stopped = report.stopped
     job.compliance = report.compliance
 
@@ -398,6 +412,8 @@ def finish(
     for line in describe_compliance(job.compliance, dry_run=dry_run,
                                     interrupted=job.interrupted):
         out.print(line, markup=False)
+    if job.store_error:
+        out.print(f"store_unavailable: {job.store_error}", markup=False)
     rejected = rejects.describe() if rejects is not None else None
     if rejected:
         out.print(rejected, markup=False)

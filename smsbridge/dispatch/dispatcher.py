@@ -46,6 +46,7 @@ from ..compliance import QuietHours, parse_max_segments, parse_price, prepare_bo
 from ..errors import AttachmentError, ConfigurationError, IncompleteSourceError, JournalError
 from ..journal.protocol import JobStore, Prior, RunSession, SuppressionList
 from ..journal.store import Journal
+from ..limits.shared import redis_suppression_list
 from ..limits.throttle import RateLimitSetting, resolve_throttle
 from ..models import Attachment, Message
 from ..protocol import BatchSendingProvider, Capabilities, MessagingProvider
@@ -86,7 +87,9 @@ class Dispatcher(AsyncClosing):
     collection (checked as each recipient is prepared) or a
     :class:`~smsbridge.journal.protocol.SuppressionList` such as a shared Redis list (checked
     right before each recipient is claimed, so an opt-out received mid-job is honoured before
-    the next send).
+    the next send), or a ``redis://`` URL (a ``RedisSuppressionList`` the dispatcher opens and
+    closes). A list that cannot be asked fails the recipient as not sent, never "not
+    suppressed".
     ``resend_unknown``: on resume, resend recipients whose earlier send is UNKNOWN.
     ``job_id``: names the job in the journal (default: derived from the message content, so
     re-running the same message resumes it). ``cancel_grace``: seconds in-flight sends get to
@@ -125,7 +128,7 @@ class Dispatcher(AsyncClosing):
         dry_run: bool = False,
         batch_size: int | None = None,
         default_region: str | None = None,
-        suppression: Container[str] | SuppressionList | None = None,
+        suppression: Container[str] | SuppressionList | str | None = None,
         resend_unknown: bool = False,
         job_id: str | None = None,
         cancel_grace: float = C.DISPATCHER_CANCEL_GRACE,
@@ -182,7 +185,10 @@ class Dispatcher(AsyncClosing):
         self.on_progress = on_progress
         self.dry_run = dry_run
         self.default_region = default_region
-        self.suppression = suppression
+        self._owned_suppression: Any = None
+        if isinstance(suppression, str):  # a str is a Container too: only a URL is accepted
+            suppression = self._owned_suppression = redis_suppression_list(suppression)
+        self.suppression: Container[str] | SuppressionList | None = suppression
         self.resend_unknown = resend_unknown
         self.job_id = job_id
         self.cancel_grace = cancel_grace
@@ -209,10 +215,14 @@ class Dispatcher(AsyncClosing):
         return self._journal
 
     async def aclose(self) -> None:
-        """Close a journal the dispatcher opened from a path (never the provider)."""
+        """Close a journal (and a Redis suppression list) the dispatcher opened (never the
+        provider)."""
         if self._journal is not None and not isinstance(self._journal_setting, JobStore):
             self._journal.close()
             self._journal = None
+        owned, self._owned_suppression = self._owned_suppression, None
+        if owned is not None:
+            await owned.aclose()
 
     # --- the three ways to run a job ------------------------------------------------------
 

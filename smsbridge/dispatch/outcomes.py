@@ -14,6 +14,7 @@ from ..errors import (
     RedirectError,
     ServerError,
     SmsBridgeError,
+    StoreUnavailableError,
     TransportError,
     ValidationError,
 )
@@ -31,6 +32,7 @@ _FAILURE_REASONS: tuple[tuple[type[SmsBridgeError], str], ...] = (
     (RedirectError, "redirected"),  # the endpoint moved or base_url is wrong; not sent
     (APIError, "rejected"),
     (TransportError, "connect_error"),
+    (StoreUnavailableError, "store_unavailable"),  # Redis away: not sent, never a permission
 )
 
 

@@ -25,7 +25,13 @@ from typing import Any, Protocol
 
 from .. import _constants as C
 from .._logging import logger
-from ..errors import ErrorScope, JournalError, SmsBridgeError, error_scope
+from ..errors import (
+    ErrorScope,
+    JournalError,
+    SmsBridgeError,
+    StoreUnavailableError,
+    error_scope,
+)
 from ..journal.protocol import ClaimEntry, Prior, RunSession, SuppressionList, resolve
 from ..limits.protocol import Permit
 from ..limits.throttle import Throttle, pipelined
@@ -431,7 +437,11 @@ class JobRun:
         raced: list[tuple[Item, Outcome]] = []
         try:
             while True:
-                permit = None if self._throttle.idle else await self._throttle.acquire()
+                try:
+                    permit = None if self._throttle.idle else await self._throttle.acquire()
+                except StoreUnavailableError as error:
+                    raced.extend(self._not_sent(claimed, error, budget.used, recorded))
+                    break
                 if self.stopped is not None:  # nothing of this unit is claimed or in flight
                     raced.extend((item, self._stopped_outcome(item)) for item in claimed)
                     break
@@ -443,7 +453,11 @@ class JobRun:
                         continue  # the permit is stale by now: take a fresh one
                 self._busy[w] = True
                 if self._suppression is not None and not claim_sent:
-                    claimed = await self._drop_opted_out(claimed, raced)
+                    try:
+                        claimed = await self._drop_opted_out(claimed, raced)
+                    except StoreUnavailableError as error:
+                        raced.extend(self._not_sent(claimed, error, budget.used, recorded))
+                        break
                     if not claimed:
                         break
                 if session is not None and not claim_sent:
@@ -495,15 +509,31 @@ class JobRun:
                     for item in claimed:
                         session.release(item.key, attempts - recorded)
 
+    def _not_sent(
+        self, items: list[Item], error: StoreUnavailableError, attempts: int, recorded: int
+    ) -> list[tuple[Item, Outcome]]:
+        """FAILED (surely not sent): a shared limiter or suppression list that cannot be asked
+        is never a permission to send, and there is no silent fall-back to local state."""
+        outcomes = failure_outcomes(items, attempts, self._provider_name, error)
+        if self._session is not None:  # never claimed here: recorded final straight away
+            for item, outcome in zip(items, outcomes, strict=True):
+                self._session.final(item.key, item.index, outcome, attempts - recorded,
+                                    item.recipient.variables)
+        self._observe(outcomes)  # a store that stays away stops the job (service scope)
+        return list(zip(items, outcomes, strict=True))
+
     async def _drop_opted_out(
         self, items: list[Item], skipped: list[tuple[Item, Outcome]]
     ) -> list[Item]:
         """The items whose number is not suppressed now; the others are SKIPPED (final)."""
         assert self._suppression is not None
         check = self._suppression.is_suppressed
+        # Every number is asked before any is acted on: a store failing halfway leaves all of
+        # them unrecorded, to fail together as not sent.
+        suppressed = [await resolve(check(item.recipient.phone)) for item in items]
         keep = []
-        for item in items:
-            if await resolve(check(item.recipient.phone)):
+        for item, opted_out in zip(items, suppressed, strict=True):
+            if opted_out:
                 outcome = opted_out_outcome(item.recipient)
                 if self._session is not None:
                     self._session.final(item.key, item.index, outcome, 0,
@@ -594,7 +624,10 @@ class JobRun:
         if decision.pause is not None:
             # One 429 holds every worker: the limiter (or, without one, the throttle) is
             # paused, and this worker waits on it too at its next acquire.
-            await self._throttle.pause(decision.pause)
+            try:
+                await self._throttle.pause(decision.pause)
+            except StoreUnavailableError as unavailable:  # the pause cannot be shared: stop here
+                return failure_outcomes(items, attempts, self._provider_name, unavailable), 0.0
             delay = None if delay is None else 0.0
         if delay is None:
             return failure_outcomes(items, attempts, self._provider_name, error), 0.0

@@ -6,23 +6,9 @@ and nothing was sent because of it (``may_have_been_sent`` stays False).
 
 from __future__ import annotations
 
-from ..errors import SmsBridgeError
+from ..errors import StoreUnavailableError
 
 __all__ = ["LimiterUnavailableError", "StoreUnavailableError"]
-
-
-class StoreUnavailableError(SmsBridgeError):
-    """A shared store (Redis) did not answer in time or refused the connection.
-
-    ``url`` is the store's address with any password masked. Nothing was sent because of this
-    call; retry once the store is back.
-    """
-
-    retryable = True
-
-    def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message)
-        self.url = url
 
 
 class LimiterUnavailableError(StoreUnavailableError):

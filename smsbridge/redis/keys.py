@@ -8,20 +8,11 @@ from __future__ import annotations
 
 import hashlib
 
+from ..limits.shared import account_id
+
 __all__ = ["LimiterKeys", "account_id", "event_key", "suppression_key"]
 
 PREFIX = "smsbridge"
-_DOMAIN = b"smsbridge/limiter/v1\x00"  # so these digests match no other use of the same token
-
-
-def account_id(provider: str, account: str, token: str) -> str:
-    """A stable, non-reversible id of one provider account and token (hex, 32 characters).
-
-    Two processes with the same account and token meet on the same keys; a new token (a new
-    budget at the provider) gets new ones.
-    """
-    material = _DOMAIN + "\x00".join((provider, account, token)).encode("utf-8")
-    return hashlib.sha256(material).hexdigest()[:32]
 
 
 class LimiterKeys:

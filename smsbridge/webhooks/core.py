@@ -24,7 +24,7 @@ import attrs
 from .. import _constants as C
 from .._logging import logger
 from ..compliance.keywords import InboundKind, classify_inbound, match_keyword
-from ..errors import ConfigurationError, InvalidPhoneNumber, WebhookPayloadError
+from ..errors import ConfigurationError, InvalidPhoneNumber, SmsBridgeError, WebhookPayloadError
 from ..journal.protocol import EventLedger, SuppressionList, resolve
 from ..models import _EMPTY, DeliveryEvent, InboundMessage, OptOutEvent
 from ..phone import normalize
@@ -228,12 +228,25 @@ class JournalDeduplicator:
     async def claim(self, event_id: str) -> bool:
         if not await self._memory.claim(event_id):
             return False
-        # False: seen before a restart (or by another receiver); the memory keeps it from now.
-        return bool(await resolve(self._ledger.mark_event_seen(event_id)))
+        try:
+            # False: seen before a restart (or by another receiver); the memory keeps it from now.
+            return bool(await resolve(self._ledger.mark_event_seen(event_id)))
+        except BaseException:
+            # Not recorded (a shared ledger away): the provider's retry must find it unclaimed
+            # here too, or a redelivered STOP would be dropped as a duplicate.
+            await self._memory.release(event_id)
+            raise
 
     async def release(self, event_id: str) -> None:
         await self._memory.release(event_id)
         await resolve(self._ledger.forget_event(event_id))
+
+    async def confirm(self, event_id: str) -> None:
+        """The event was applied. A ledger whose claims lapse (``RedisEventLedger``) keeps it
+        now; one whose marks are final (the journal) has nothing to do."""
+        confirm = getattr(self._ledger, "confirm_event", None)
+        if confirm is not None:
+            await resolve(confirm(event_id))
 
 
 async def call_handler(handler: Handler | None, event: object) -> None:
@@ -319,6 +332,13 @@ class EventRouter:
                     await self._dedup.release(event_id)
                 raise
             applied += 1
+            confirm = getattr(self._dedup, "confirm", None)
+            if event_id is not None and confirm is not None:
+                try:
+                    await confirm(event_id)
+                except SmsBridgeError as exc:  # applied already: a lapsed claim re-applies it
+                    logger.warning("webhook event applied but its de-dup record was not kept "
+                                   "(%s); a redelivery may apply it again", type(exc).__name__)
         return applied
 
     @property

@@ -21,6 +21,7 @@ from .._logging import logger
 from ..errors import ConfigurationError, WebhookError, WebhookTooLargeError
 from ..journal.protocol import EventLedger, SuppressionList
 from ..journal.store import Journal
+from ..limits.shared import redis_event_ledger, redis_suppression_list
 from ..phone import mask_text
 from ..registry import WebhookRoute, webhook_routes
 from .core import Event, EventRouter, Handler, check_token, new_token, validate_token
@@ -64,6 +65,9 @@ class WebhookReceiver:
     then opened here and closed on shutdown), deliveries update the journaled
     recipients, opt-outs and STOP-style replies update its suppression list, and event ids are
     de-duplicated there; ``tracker.wait(receipt)`` awaits a message's final status.
+    ``suppression`` / ``ledger`` (objects, or ``redis://`` URLs): where opt-outs and seen event
+    ids go instead, shared by every receiver and dispatcher using them; a store that cannot be
+    reached answers 500, so the provider redelivers (an opt-out is never dropped).
     """
 
     def __init__(
@@ -78,8 +82,8 @@ class WebhookReceiver:
         journal: JournalLike | str | PathLike[str] | None = None,
         tracker: DeliveryTracker | None = None,
         max_body_bytes: int = C.WEBHOOK_MAX_BODY_BYTES,
-        suppression: SuppressionList | None = None,
-        ledger: EventLedger | None = None,
+        suppression: SuppressionList | str | None = None,
+        ledger: EventLedger | str | None = None,
         on_help: Handler | None = None,
         opt_out_reply: OptOutReply | None = None,
     ) -> None:
@@ -96,6 +100,15 @@ class WebhookReceiver:
         self._secrets: dict[str, list[str]] = {"textus": self._textus_secrets}
         self.max_body_bytes = max_body_bytes
         self._owned_journal: Journal | None = None
+        # redis:// URLs: every receiver and dispatcher sharing them sees one opt-out list and
+        # one set of applied events. Opened here, closed on shutdown.
+        self._owned_stores: list[Any] = []
+        if isinstance(suppression, str):
+            suppression = redis_suppression_list(suppression)
+            self._owned_stores.append(suppression)
+        if isinstance(ledger, str):
+            ledger = redis_event_ledger(ledger)
+            self._owned_stores.append(ledger)
         if isinstance(journal, str | PathLike):
             journal = self._owned_journal = Journal(journal)
         self.router = EventRouter(
@@ -163,6 +176,8 @@ class WebhookReceiver:
         await self.router.aclose()
         if self._owned_journal is not None:
             self._owned_journal.close()
+        for store in self._owned_stores:
+            await store.aclose()
 
     def _endpoint(self, route: WebhookRoute) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def endpoint(request: web.Request) -> web.Response:

@@ -10,7 +10,7 @@ from redis_server import RedisServer
 
 from smsbridge.errors import ConfigurationError
 from smsbridge.redis import RedisEventLedger, StoreUnavailableError
-from smsbridge.redis.ledger import DEFAULT_EVENT_TTL
+from smsbridge.redis.ledger import DEFAULT_CLAIM_TTL, DEFAULT_EVENT_TTL
 
 
 async def test_an_event_redelivered_to_two_receivers_is_first_seen_exactly_once(
@@ -39,15 +39,19 @@ async def test_a_forgotten_event_is_applied_again_on_the_providers_retry(
         await b.aclose()
 
 
-async def test_seen_events_expire_after_seven_days(
+async def test_a_claimed_event_lapses_in_a_minute_and_an_applied_one_after_seven_days(
         redis_server: RedisServer, redis_client: aioredis.Redis) -> None:
     ledger = RedisEventLedger(redis_server.url)
     try:
         await ledger.mark_event_seen("evt-ttl")
         keys = [k async for k in redis_client.scan_iter("smsbridge:default:event:*")]
         assert len(keys) == 1 and b"evt-ttl" not in keys[0]
+        claimed_ms = await redis_client.pttl(keys[0])
+        assert DEFAULT_CLAIM_TTL * 1000 - 5_000 < claimed_ms <= DEFAULT_CLAIM_TTL * 1000
+        await ledger.confirm_event("evt-ttl")
         ttl_ms = await redis_client.pttl(keys[0])
         assert DEFAULT_EVENT_TTL * 1000 - 60_000 < ttl_ms <= DEFAULT_EVENT_TTL * 1000
+        assert not await ledger.mark_event_seen("evt-ttl")  # still a replay
     finally:
         await ledger.aclose()
 

@@ -37,7 +37,7 @@ from .messages import Messages, Outgoing
 from .models import delivery_status
 from .resources import Accounts, Contacts, Conversations, OptOuts
 
-_URL_OPTIONS = ("base_url", "region", "verify_attachment_size")
+_URL_OPTIONS = ("base_url", "region", "verify_attachment_size", "limiter")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _NO_BODY: Mapping[str, Any] = MappingProxyType({})
 
@@ -103,7 +103,8 @@ class TextUsProvider(BaseProvider):
             expect=frozenset({200}),
             telemetry=telemetry,
         )
-        self._http.rate_limiter = self._default_rate_limiter(rate_limiter)
+        self._http.rate_limiter = self._default_rate_limiter(
+            rate_limiter, account=self.account or "", secret=token)
         scope = Scope(self._http, self.account, check_region(default_region))
         self.messages = Messages(scope, verify_attachment_size=verify_attachment_size)
         self.accounts = Accounts(scope)
@@ -114,7 +115,11 @@ class TextUsProvider(BaseProvider):
 
     @classmethod
     def from_url(cls, url: ConnectionURL, **overrides: Any) -> Self:
-        """``textus://TOKEN@ACCOUNT?base_url=...&region=US&verify_attachment_size=1``."""
+        """``textus://TOKEN@ACCOUNT?base_url=...&region=US&verify_attachment_size=1``.
+
+        ``&limiter=redis://localhost:6379/0`` shares the account's rate limit through Redis
+        with every process using the same token.
+        """
         token = url.username or url.password
         if not token:
             raise ConfigurationError(
@@ -131,6 +136,8 @@ class TextUsProvider(BaseProvider):
             "base_url": url.params.get("base_url"),
             "default_region": url.params.get("region"),
         }
+        if "limiter" in url.params:  # ?limiter=redis://host:6379/0: one budget for all processes
+            kwargs["rate_limiter"] = url.params["limiter"]
         if "verify_attachment_size" in url.params:
             flag = url.params["verify_attachment_size"].strip().lower()
             kwargs["verify_attachment_size"] = flag in _TRUE

@@ -42,7 +42,7 @@ _KEY = re.compile(r"[\x21-\x7e]+")
 SEND_OPTIONS = frozenset(
     {"lead_id", "number_id", "schedule_id", "offer_id", "manual", "delivery_webhook_url"}
 )
-URL_PARAMS = frozenset({"base_url", "default_region", "delivery_webhook_url"})
+URL_PARAMS = frozenset({"base_url", "default_region", "delivery_webhook_url", "limiter"})
 
 
 @attrs.define(slots=True)
@@ -154,7 +154,8 @@ class TrackDriveProvider(BaseProvider):
             timeouts=timeouts,
             retry=retry,
             session=session,
-            rate_limiter=self._default_rate_limiter(rate_limiter),
+            rate_limiter=self._default_rate_limiter(
+                rate_limiter, account=subdomain or url, secret=f"{public_key}:{private_key}"),
             error_hook=error_hook,
             expect=frozenset({200}),  # every documented TrackDrive success is HTTP 200
             telemetry=telemetry,
@@ -183,6 +184,8 @@ class TrackDriveProvider(BaseProvider):
                 f" (got {'one key' if url.username or url.password else 'no key'})"
             )
         kwargs: dict[str, Any] = {k: v for k, v in url.params.items() if v}
+        if "limiter" in kwargs:
+            kwargs["rate_limiter"] = kwargs.pop("limiter")
         kwargs.update(overrides)
         return cls(url.username, url.password, url.host or None, **kwargs)
 
