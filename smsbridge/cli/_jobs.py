@@ -43,6 +43,7 @@ from ._rejects import Rejects
 from ._render import DRY_RUN_REASON, JobProgress, JobSummary, make_consoles, print_summary
 from ._report_cmd import job_line, open_journal
 from ._sources import cli_job_id, recall, remember
+from ._store import RELAXED_NOTE, WorkerRun, enqueue, finish_worker, open_store, store_options
 
 
 class CliRun:
@@ -148,6 +149,9 @@ def describe_limit(limiter: RateLimiter) -> str:
 @click.option(
     "--job-id", metavar="ID", help="Job name in the journal (default: from message and file)."
 )
+@click.option("--store", metavar="REDIS_URL", help="Keep the job in Redis so workers on other "
+              "hosts can join it (smsbridge worker --store URL --job ID); enqueue, then work.")
+@store_options
 @job_options
 def bulk(
     recipients: str,
@@ -164,6 +168,9 @@ def bulk(
     rejects_path: str | None,
     region: str | None,
     job_id: str | None,
+    store: str | None,
+    relaxed_durability: bool,
+    heartbeat_timeout: float,
     concurrency: int,
     rate: float | None,
     url: str | None,
@@ -202,6 +209,13 @@ def bulk(
     out, err = make_consoles()
     provider = open_job_provider(url, rate, err)
     job_id = job_id or cli_job_id(message, source)
+    if store is not None:
+        if journal is not None or dry_run or batch_size is not None:
+            raise click.UsageError("--store goes without --journal, --dry-run and --batch-size")
+        return bulk_into_store(
+            store, source, message, job_id=job_id, provider=provider, region=region,
+            concurrency=concurrency, relaxed=relaxed_durability,
+            heartbeat_timeout=heartbeat_timeout, out=out, err=err)
     dispatcher = Dispatcher(
         provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
         batch_size=batch_size, default_region=region, job_id=job_id,
@@ -326,6 +340,36 @@ async def _resume_from_journal(
         report = await dispatcher.resume(job.job_id, retry_failed=retry_failed)
     job.reasons.update(report.reasons())
     job.stopped = report.stopped
+
+
+def bulk_into_store(
+    store: str, source: CsvRecipients, message: dict[str, Any], *, job_id: str,
+    provider: MessagingProvider, region: str | None, concurrency: int, relaxed: bool,
+    heartbeat_timeout: float, out: Console, err: Console,
+) -> int:
+    """``bulk --store``: enqueue the file into the Redis job, then work it as one worker."""
+    opened = open_store(store, relaxed=relaxed, heartbeat_timeout=heartbeat_timeout)
+    dispatcher = Dispatcher(provider, concurrency=concurrency, journal=opened, job_id=job_id,
+                            default_region=region)
+    job = CliRun(err, f"job {job_id} (all workers) via {provider.name}", None)
+    run = WorkerRun(opened, job_id)
+    if relaxed:
+        err.print(f"note: {RELAXED_NOTE}", markup=False)
+
+    async def before() -> None:
+        added = await enqueue(opened, source, message, job_id=job_id, provider=provider.name,
+                              region=region)
+        err.print(f"job {job_id}: {added.recipients:,} recipients in {added.chunks:,} chunks "
+                  f"({added.chunks_added:,} new) in {opened.location}; join with: smsbridge "
+                  f"worker --store URL --job {job_id}", markup=False)
+
+    try:
+        job.execute(run.work(provider, dispatcher, job.on_progress, before=before))
+    finally:
+        if source.rejects is not None:
+            source.rejects.close()
+    return finish_worker(out, err, f"Bulk send via {provider.name}: {source.name}", run,
+                         interrupted=job.interrupted)
 
 
 def _template_fields(body: str, source: CsvRecipients) -> frozenset[str]:

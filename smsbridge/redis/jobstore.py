@@ -39,11 +39,11 @@ from redis import exceptions as redis_errors
 
 from .._logging import logger
 from ..dispatch.spec import JobSpec, dumps
-from ..errors import ConfigurationError, JournalError
+from ..errors import ConfigurationError, InvalidPhoneNumber, JournalError
 from ..journal.protocol import ClaimEntry, Prior
 from ..journal.report import JobInfo
 from ..models import Outcome, Recipient
-from ..phone import InvalidPhoneNumber, normalize
+from ..phone import normalize
 from ._connection import DEFAULT_TIMEOUT, RedisConnection, Script
 from .errors import StoreDurabilityError, StoreUnavailableError
 
@@ -414,7 +414,7 @@ class RedisJobStore:
                 pipe.hgetall(keys.meta)
                 pipe.hgetall(keys.counts)
                 pipe.keys(keys.heartbeat("*"))
-                return tuple(await pipe.execute())  # type: ignore[return-value]
+                return tuple(await pipe.execute())
 
         meta_raw, counts_raw, beats = await self._conn.call("reading the job report", read)
         meta = {_text(k): _text(v) for k, v in meta_raw.items()}
@@ -486,7 +486,7 @@ class RedisJobStore:
             if name == consumer or not int(entry["pending"]):
                 continue
             alive = await session.call("reading a heartbeat",
-                                       lambda n=name: client.exists(keys.heartbeat(n)))  # type: ignore[misc]
+                                       lambda n=name: client.exists(keys.heartbeat(n)))
             if alive:
                 suspects.pop(name, None)
                 continue
@@ -494,15 +494,15 @@ class RedisJobStore:
             if now - since < confirm:
                 continue
             pending = await session.call("listing a dead worker's chunks",
-                                         lambda n=name: client.xpending_range(  # type: ignore[misc]
+                                         lambda n=name: client.xpending_range(
                                              keys.stream, GROUP, min="-", max="+", count=100,
                                              consumername=n))
-            ids = [_text(p["message_id"]) for p in pending]
+            ids: list[Any] = [_text(p["message_id"]) for p in pending]
             if not ids:
                 continue
             claimed = await session.call("taking over a dead worker's chunks",
-                                         lambda: client.xclaim(keys.stream, GROUP, consumer, 0,
-                                                               ids))
+                                         lambda i=ids: client.xclaim(keys.stream, GROUP, consumer,
+                                                                 0, i))
             logger.warning("job %s: worker %s stopped beating; %d of its chunks taken over "
                            "(its in-flight recipients become UNKNOWN)", session.job_id,
                            name[:8], len(claimed))
@@ -522,7 +522,7 @@ class RedisRunSession:
     def __init__(self, store: RedisJobStore, job_id: str, run_id: str, *, resend_unknown: bool,
                  retry_failed: bool) -> None:
         self._store = store
-        self._conn = store._conn  # noqa: SLF001 - the session is the store's own part
+        self._conn = store._conn
         self.job_id = job_id
         self.run_id = run_id
         self._keys = JobKeys(job_id)
@@ -631,8 +631,8 @@ class RedisRunSession:
             with contextlib.suppress(StoreUnavailableError):
                 await self._conn.call("ending the heartbeat", lambda: self._conn.client.delete(
                     self._keys.heartbeat(self.run_id)))
-            if self._store._sessions.get(self.job_id) is self:  # noqa: SLF001
-                del self._store._sessions[self.job_id]  # noqa: SLF001
+            if self._store._sessions.get(self.job_id) is self:
+                del self._store._sessions[self.job_id]
         if self._failure is not None:
             raise JournalError(
                 f"the Redis job store lost writes of job {self.job_id}: {self._failure}; the "
@@ -715,11 +715,11 @@ class RedisRunSession:
         key = self._keys.heartbeat(self.run_id)
         ttl = int(self._store.heartbeat_timeout * 1000)
         while True:
-            try:
+            # A missed beat is tried again next time; missing many only risks a takeover (the
+            # recipients this worker holds then become UNKNOWN, never sent twice).
+            with contextlib.suppress(StoreUnavailableError):
                 await self._conn.call("renewing the heartbeat",
                                       lambda: self._conn.client.set(key, "1", px=ttl))
-            except StoreUnavailableError:
-                pass  # the next beat tries again; a missed one only risks a takeover (UNKNOWN)
             await asyncio.sleep(self._store.heartbeat_timeout / 4)
 
 
