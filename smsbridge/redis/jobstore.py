@@ -274,17 +274,17 @@ class RedisJobStore:
         await self._conn.call("creating the job", create)
         seen: set[int] = set()
         read = recipients_n = duplicates = invalid = chunks = added = 0
-        chunk: list[list[Any]] = []
-        records: list[str] = []
+        args: list[Any] = []
+        in_chunk = 0
 
         async def flush() -> None:
-            nonlocal chunks, added, chunk, records
+            nonlocal chunks, added, args, in_chunk
             chunks += 1
-            args = [f"{chunks}-1", dumps(chunk), read, *records]
-            result = await self._conn.run(_ENQUEUE, [keys.records, keys.counts, keys.stream,
-                                                     keys.meta], args, "adding a chunk")
-            added += int(result)
-            chunk, records = [], []
+            result = int(await self._conn.run(
+                _ENQUEUE, [keys.records, keys.counts, keys.stream, keys.meta],
+                [f"{chunks}-1", read, *args], "adding a chunk"))
+            added += 1 if result >= 0 else 0
+            args, in_chunk = [], 0
 
         for raw in recipients:
             index = read
@@ -294,21 +294,23 @@ class RedisJobStore:
                 phone = normalize(recipient.phone, region)
             except InvalidPhoneNumber as exc:
                 invalid += 1
-                records += [f"#{index}", _record("skipped", index, "invalid_number", str(exc))]
+                args += [f"#{index}", _record("skipped", index, "invalid_number", str(exc)), ""]
             else:
                 digits = int(phone[1:])
                 if digits in seen:
                     duplicates += 1
-                    records += [f"#{index}", _record(
-                        "skipped", index, "duplicate", "the number appears earlier in this job")]
+                    args += [f"#{index}", _record(
+                        "skipped", index, "duplicate", "the number appears earlier in this job"),
+                        ""]
                 else:
                     seen.add(digits)
                     recipients_n += 1
-                    chunk.append([phone, dict(recipient.variables) or None, index])
-                    records += [phone, _record("pending", index)]
-            if len(chunk) >= self.chunk_size or len(records) >= 4 * self.chunk_size:
+                    in_chunk += 1
+                    args += [phone, _record("pending", index),
+                             dumps([phone, dict(recipient.variables) or None, index])]
+            if in_chunk >= self.chunk_size or len(args) >= 12 * self.chunk_size:
                 await flush()
-        if chunk or records:
+        if args:
             await flush()
 
         async def complete() -> None:

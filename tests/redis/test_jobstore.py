@@ -122,8 +122,14 @@ async def test_a_rerun_coordinator_adds_no_chunk_and_no_recipient_twice(
         first = await store.enqueue(raw, spec=SPEC, job_id="J", region="US")
         again = await store.enqueue(raw, spec=SPEC, job_id="J", region="US")
         report = await store.report("J")
+    # Even a re-run that chunks and orders the input differently adds no recipient twice
+    # (its invalid and duplicate entries are other positions: their skip records are new).
+    async with RedisJobStore(redis_server.url, chunk_size=7) as store:
+        other = await store.enqueue(list(reversed(raw)), spec=SPEC, job_id="J", region="US")
+        assert (await store.report("J")).count("pending") == 300
     assert (first.recipients, first.duplicates, first.invalid) == (300, 2, 1)
     assert first.chunks_added == first.chunks == 8 and again.chunks_added == 0
+    assert other.chunks > 8
     stream = await redis_client.xrange(JobKeys("J").stream)
     assert len(stream) == 8
     phones = [item[0] for _, fields in stream for item in json.loads(fields[b"items"])]
