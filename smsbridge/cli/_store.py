@@ -81,6 +81,7 @@ class WorkerRun:
         self.job_id = job_id
         self.local: Progress | None = None
         self.stopped: Any = None
+        self.report: Any = None
 
     async def work(self, provider: MessagingProvider, dispatcher: Dispatcher,
                    on_progress: Callable[[Progress], None],
@@ -105,6 +106,11 @@ class WorkerRun:
                 watcher.cancel()
                 with contextlib.suppress(BaseException):
                     await watcher
+            # Read here, on this run's loop and connection: the summary shows the whole job.
+            try:
+                self.report = await self.store.report(self.job_id)
+            finally:
+                await self.store.aclose()
 
 
 def finish_worker(out: Console, err: Console, title: str, run: WorkerRun, *,
@@ -113,14 +119,7 @@ def finish_worker(out: Console, err: Console, title: str, run: WorkerRun, *,
     local = run.local or Progress(None, 0, 0, 0, 0, 0, 0.0)
     out.print(f"This worker: sent {local.sent:,}, failed {local.failed:,}, unknown "
               f"{local.unknown:,}, skipped {local.skipped:,}", markup=False)
-
-    async def read() -> Any:
-        try:
-            return await run.store.report(run.job_id)
-        finally:
-            await run.store.aclose()
-
-    report = asyncio.run(read())
+    report = run.report
     print_summary(out, store_summary(report, run.store.location, title))
     if report.relaxed_durability:
         err.print(f"note: {RELAXED_NOTE}", markup=False)
