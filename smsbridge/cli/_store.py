@@ -89,6 +89,7 @@ class WorkerRun:
         loop = asyncio.get_running_loop()
         started = loop.time()
         watcher: asyncio.Task[None] | None = None
+        failure: BaseException | None = None
         try:
             async with provider:
                 if before is not None:
@@ -101,6 +102,9 @@ class WorkerRun:
                 dispatcher.on_progress = mine
                 report = await dispatcher.resume(self.job_id)
                 self.stopped = report.stopped
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             if watcher is not None:
                 watcher.cancel()
@@ -109,6 +113,9 @@ class WorkerRun:
             # Read here, on this run's loop and connection: the summary shows the whole job.
             try:
                 self.report = await self.store.report(self.job_id)
+            except Exception:
+                if failure is None or isinstance(failure, asyncio.CancelledError):
+                    raise  # otherwise the run's own error is the one to show
             finally:
                 await self.store.aclose()
 
