@@ -146,6 +146,8 @@ def store_summary(report: Any, location: str, title: str) -> JobSummary:
         extra["In flight"] = report.count("in_flight")
     if report.count("pending"):
         extra["Not processed yet"] = report.count("pending")
+    if report.takeovers:
+        extra["Chunks taken over from stopped workers"] = report.takeovers
     counts = Progress(report.total or None, report.done, report.sent, report.failed,
                       report.unknown, report.skipped, 0.0)
     state = "complete" if report.complete else (

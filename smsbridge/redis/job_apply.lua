@@ -61,10 +61,15 @@ for n = 7, 6 + nops do
   end
 end
 
--- Acknowledged only after the ops above: a chunk leaves the stream once its outcomes are stored.
+-- Acknowledged only after the ops above: a chunk leaves the stream once its outcomes are
+-- stored. Only a chunk this run still holds: one taken over while this run was stalled is
+-- the taker's to acknowledge (it may still have recipients of it in flight).
 local first = 7 + nops
-if nacks > 0 then
-  redis.call("XACK", KEYS[3], group, unpack(ARGV, first, first + nacks - 1))
+for n = first, first + nacks - 1 do
+  local entry = redis.call("XPENDING", KEYS[3], group, ARGV[n], ARGV[n], 1)
+  if entry[1] and entry[1][2] == owner then
+    redis.call("XACK", KEYS[3], group, ARGV[n])
+  end
 end
 
 local claimable = {}

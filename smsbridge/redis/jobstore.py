@@ -101,6 +101,7 @@ class RedisJobReport:
     enqueued: bool
     relaxed_durability: bool
     workers: int
+    takeovers: int = 0  # chunks taken over from workers whose heartbeat stopped
 
     def count(self, state: str) -> int:
         return self.states.get(state, 0)
@@ -426,7 +427,7 @@ class RedisJobStore:
         return RedisJobReport(
             job_id=job_id, states=MappingProxyType(states), total=int(meta.get("total") or 0),
             enqueued=meta.get("enqueued") == "1", relaxed_durability=meta.get("relaxed") == "1",
-            workers=len(beats))
+            workers=len(beats), takeovers=int(meta.get("takeovers") or 0))
 
     async def records(self, job_id: str) -> dict[str, dict[str, Any]]:
         """Every recipient's record (key -> fields: ``s`` state, ``r`` reason, ``o`` owner,
@@ -505,6 +506,10 @@ class RedisJobStore:
             claimed = await session.call("taking over a dead worker's chunks",
                                          lambda i=ids: client.xclaim(keys.stream, GROUP, consumer,
                                                                  0, i))
+            if claimed:
+                taken = len(claimed)
+                await session.call("counting a takeover", lambda t=taken: client.hincrby(
+                    keys.meta, "takeovers", t))
             logger.warning("job %s: worker %s stopped beating; %d of its chunks taken over "
                            "(its in-flight recipients become UNKNOWN)", session.job_id,
                            name[:8], len(claimed))

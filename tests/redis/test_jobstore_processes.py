@@ -153,6 +153,7 @@ async def test_a_worker_killed_at_a_random_moment_leaves_no_duplicate_no_gap_and
     assert all(code in (0, 1) for code, _, _ in survivors), survivors
     assert report.open == 0 and report.done == total
     interrupted = [k for k, r in records.items() if r.get("r") == "interrupted"]
+    assert report.takeovers >= 1
     assert len(interrupted) <= concurrency
     assert report.unknown == len(interrupted)
     # Killed before claim: sent once by somebody else; every other recipient is SENT.
@@ -246,6 +247,7 @@ async def test_redis_paused_for_five_seconds_holds_every_send_and_the_job_then_f
     assert all(code in (0, 1) for code, _, _ in results), results
     assert report.open == 0 and report.sent == total
     # Every heartbeat key expired during the pause; live workers were not taken over.
+    assert report.takeovers == 0
     assert not [k for k, r in records.items() if r.get("r") == "interrupted"]
 
 
@@ -264,9 +266,9 @@ async def test_a_slow_live_worker_keeps_its_chunk_however_long_it_idles(
             await asyncio.sleep(0.05)
         results = [await finish(p, 60) for p in (slow, other)]
         assert_no_duplicate(sb)
-    report, records = await job_state(redis_server, "S")
+    report, _ = await job_state(redis_server, "S")
     assert idle >= 2000  # a chunk sat idle for twice the heartbeat timeout ...
-    assert not [k for k, r in records.items() if r.get("r") == "interrupted"]  # ... kept
+    assert report.takeovers == 0  # ... and was kept
     assert report.sent == 20 and all(code == 0 for code, _, _ in results), results
 
 
@@ -287,3 +289,32 @@ async def test_ctrl_c_on_a_worker_hands_its_claims_back_and_another_worker_finis
     assert code2 == 0, out2
     assert report.sent == total and report.open == 0
     assert not [k for k, r in records.items() if r.get("r") == "interrupted"]
+
+
+async def test_a_stalled_worker_woken_after_a_takeover_sends_nothing_twice(
+        redis_server: RedisServer) -> None:
+    total, concurrency, heartbeat = 400, 4, 1.0
+    await enqueue(redis_server, "Z", numbers(total, seed=6), chunk=20)
+    async with Sandbox(seed=6, faults=["textus.send:latency:1.0:0.02"]) as sb:
+        stalled = await start_worker(sb, redis_server, "Z", concurrency=concurrency,
+                                     heartbeat=heartbeat)
+        other = await start_worker(sb, redis_server, "Z", concurrency=concurrency,
+                                   heartbeat=heartbeat)
+        await wait_accepted(sb, total // 5)
+        stalled.send_signal(signal.SIGSTOP)  # a paused VM, a long GC: it stops beating
+        try:
+            # Past its heartbeat timeout and the confirmation: the other takes its chunks.
+            await asyncio.sleep(heartbeat * 1.5 + 2.5)
+        finally:
+            stalled.send_signal(signal.SIGCONT)
+        results = [await finish(p, 60) for p in (stalled, other)]
+        assert_no_duplicate(sb)
+        accepted = set(sb.accepted_numbers("textus"))
+    report, records = await job_state(redis_server, "Z")
+    assert all(code in (0, 1) for code, _, _ in results), results
+    assert report.open == 0 and report.done == total
+    assert report.takeovers >= 1  # the takeover did happen
+    taken_over = [k for k, r in records.items() if r.get("r") == "interrupted"]
+    assert report.unknown == len(taken_over) <= concurrency
+    assert report.sent + report.unknown == total
+    assert {k for k, r in records.items() if r["s"] == "sent"} <= accepted
