@@ -62,15 +62,18 @@ async def enqueue(store: Any, source: Any, message: dict[str, Any], *, job_id: s
 
 
 async def _watch(store: Any, job_id: str, on_progress: Callable[[Progress], None],
-                 started: float) -> None:
-    """The whole job's progress, from the store, about twice a second."""
+                 started: float, stop: asyncio.Event) -> None:
+    """The whole job's progress, from the store, about twice a second, until ``stop``. A flag
+    rather than a cancellation ends it: a cancellation that lands inside a Redis call can come
+    back as a connection error, and a loop that carries on after it would never end."""
     loop = asyncio.get_running_loop()
-    while True:
+    while not stop.is_set():
         with contextlib.suppress(Exception):  # a missed refresh only delays the bar
             report = await store.report(job_id)
             on_progress(Progress(report.total or None, report.done, report.sent, report.failed,
                                  report.unknown, report.skipped, loop.time() - started))
-        await asyncio.sleep(0.5)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
 
 
 class WorkerRun:
@@ -89,12 +92,14 @@ class WorkerRun:
         loop = asyncio.get_running_loop()
         started = loop.time()
         watcher: asyncio.Task[None] | None = None
+        stop = asyncio.Event()
         failure: BaseException | None = None
         try:
             async with provider:
                 if before is not None:
                     await before()
-                watcher = loop.create_task(_watch(self.store, self.job_id, on_progress, started))
+                watcher = loop.create_task(
+                    _watch(self.store, self.job_id, on_progress, started, stop))
 
                 def mine(progress: Progress) -> None:
                     self.local = progress
@@ -107,9 +112,8 @@ class WorkerRun:
             raise
         finally:
             if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(BaseException):
-                    await watcher
+                stop.set()
+                await asyncio.wait([watcher], timeout=5)
             # Read here, on this run's loop and connection: the summary shows the whole job.
             try:
                 self.report = await self.store.report(self.job_id)

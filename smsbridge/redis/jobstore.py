@@ -633,8 +633,7 @@ class RedisRunSession:
             await self._writer
         finally:
             self._beat_task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._beat_task
+            await asyncio.wait([self._beat_task], timeout=self._conn.timeout + 1)
             with contextlib.suppress(StoreUnavailableError):
                 await self._conn.call("ending the heartbeat", lambda: self._conn.client.delete(
                     self._keys.heartbeat(self.run_id)))
@@ -654,7 +653,9 @@ class RedisRunSession:
             try:
                 return await self._conn.call(what, make)
             except StoreUnavailableError:
-                if time.monotonic() - start > self._store.outage:
+                task = asyncio.current_task()
+                if time.monotonic() - start > self._store.outage or (
+                        task is not None and task.cancelling()):
                     raise
                 await asyncio.sleep(0.1)
 
@@ -721,7 +722,9 @@ class RedisRunSession:
     async def _beat(self) -> None:
         key = self._keys.heartbeat(self.run_id)
         ttl = int(self._store.heartbeat_timeout * 1000)
-        while True:
+        # Ends on the flag too: a cancellation that lands inside a Redis call may come back
+        # as a connection error (then suppressed here), and the loop must still end.
+        while not self._closed:
             # A missed beat is tried again next time; missing many only risks a takeover (the
             # recipients this worker holds then become UNKNOWN, never sent twice).
             with contextlib.suppress(StoreUnavailableError):
