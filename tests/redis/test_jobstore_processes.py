@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import os
 import random
 import re
@@ -36,6 +37,14 @@ KILL_TRIALS = int(os.environ.get("SMSBRIDGE_KILL_TRIALS", "2"))
 SPEC = JobSpec(body="Hi {name}")
 WORKER_LINE = re.compile(
     r"This worker: sent ([\d,]+), failed ([\d,]+), unknown ([\d,]+), skipped ([\d,]+)")
+
+
+def log_trial(**fields: Any) -> None:
+    """With $SMSBRIDGE_TRIALS_LOG set, one JSON line per trial (the numbers in the notes)."""
+    path = os.environ.get("SMSBRIDGE_TRIALS_LOG")
+    if path:
+        with open(path, "a") as handle:
+            handle.write(json.dumps(fields) + "\n")
 
 
 def numbers(count: int, seed: int = 0) -> list[str]:
@@ -119,6 +128,8 @@ async def test_three_workers_with_faults_give_every_recipient_one_outcome_and_th
     assert report.open == 0 and report.complete
     assert report.done == RECIPIENTS
     union = sum((worker_counts(out) for _, out, _ in results), Counter())
+    log_trial(test="three_workers", recipients=RECIPIENTS, store=dict(report.states),
+              workers=[dict(worker_counts(out)) for _, out, _ in results])
     assert union["sent"] == report.sent and union["failed"] == report.failed
     assert union["unknown"] == report.unknown and union["skipped"] == report.skipped
     sent = {k for k, r in records.items() if r["s"] == "sent"}
@@ -139,7 +150,8 @@ async def test_a_worker_killed_at_a_random_moment_leaves_no_duplicate_no_gap_and
     async with Sandbox(seed=trial, faults=["textus.send:latency:1.0:0.01"]) as sb:
         procs = [await start_worker(sb, redis_server, "K", concurrency=concurrency,
                                     heartbeat=heartbeat) for _ in range(3)]
-        await wait_accepted(sb, rng.randrange(total // 10, total // 2))
+        kill_after = rng.randrange(total // 10, total // 2)
+        await wait_accepted(sb, kill_after)
         victim = rng.randrange(3)
         procs[victim].send_signal(signal.SIGKILL)
         killed_at = time.monotonic()
@@ -154,6 +166,10 @@ async def test_a_worker_killed_at_a_random_moment_leaves_no_duplicate_no_gap_and
     assert report.open == 0 and report.done == total
     interrupted = [k for k, r in records.items() if r.get("r") == "interrupted"]
     assert report.takeovers >= 1
+    log_trial(test="kill", trial=trial, recipients=total, killed_after=kill_after,
+              unknown=len(interrupted), takeovers=report.takeovers, sent=report.sent,
+              duplicates=len(sb.accepted_numbers("textus")) - len(accepted),
+              finished_in=round(finished_in, 2))
     assert len(interrupted) <= concurrency
     assert report.unknown == len(interrupted)
     # Killed before claim: sent once by somebody else; every other recipient is SENT.
@@ -195,8 +211,6 @@ async def test_a_coordinator_killed_mid_enqueue_and_run_again_adds_no_duplicate(
         report = await store.report("C")
     assert 0 < rerun.chunks_added < rerun.chunks
     stream = await redis_client.xrange(keys.stream)
-    import json
-
     streamed = [item[0] for _, fields in stream for item in json.loads(fields[b"items"])]
     assert len(streamed) == len(set(streamed)) == count
     assert report.count("pending") == count and report.enqueued
