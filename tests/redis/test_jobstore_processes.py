@@ -35,6 +35,7 @@ from smsbridge.sandbox import Sandbox
 RECIPIENTS = int(os.environ.get("SMSBRIDGE_JOB_RECIPIENTS", "2000"))
 KILL_TRIALS = int(os.environ.get("SMSBRIDGE_KILL_TRIALS", "2"))
 SPEC = JobSpec(body="Hi {name}")
+PROGRESS_LINE = re.compile(r"job J \(all workers\) via textus: ([\d,]+)/([\d,]+)")
 WORKER_LINE = re.compile(
     r"This worker: sent ([\d,]+), failed ([\d,]+), unknown ([\d,]+), skipped ([\d,]+)")
 
@@ -71,11 +72,12 @@ async def start_worker(sb: Sandbox, redis: RedisServer, job: str, *, concurrency
 
 
 async def finish(proc: asyncio.subprocess.Process, limit: float) -> tuple[int, str, str]:
+    talk = asyncio.ensure_future(proc.communicate())
     try:
-        out, err = await asyncio.wait_for(asyncio.shield(proc.communicate()), limit)
+        out, err = await asyncio.wait_for(asyncio.shield(talk), limit)
     except TimeoutError:
         proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: the stacks go to stderr
-        out, err = await proc.communicate()
+        out, err = await talk
         pytest.fail(f"a worker did not finish in {limit:g}s:\n{err.decode()[-6000:]}")
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
@@ -137,6 +139,10 @@ async def test_three_workers_with_faults_give_every_recipient_one_outcome_and_th
     assert {k for k, r in records.items() if r["s"] == "failed"}.isdisjoint(accepted)
     assert all(worker_counts(out)["sent"] > 0 for _, out, _ in results)  # all took part
     assert "job J (complete" in results[0][1], results[0]
+    # Every worker's bar counts the whole job: out of all its recipients, not its own share.
+    for _, _, err in results:
+        totals = {int(m.group(2).replace(",", "")) for m in PROGRESS_LINE.finditer(err)}
+        assert totals == {RECIPIENTS}, err
 
 
 @pytest.mark.parametrize("trial", range(KILL_TRIALS))
