@@ -300,7 +300,7 @@ async def test_ctrl_c_on_a_worker_hands_its_claims_back_and_another_worker_finis
         first = await start_worker(sb, redis_server, "I", concurrency=4, heartbeat=1.5)
         await wait_accepted(sb, 20)
         first.send_signal(signal.SIGINT)
-        code, out, _ = await finish(first, 30)
+        code, out, _ = await finish(first, 60)
         second = await start_worker(sb, redis_server, "I", concurrency=4, heartbeat=1.5)
         code2, out2, _ = await finish(second, 60)
         assert_no_duplicate(sb)
