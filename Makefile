@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test lint demo bench dist clean
+.PHONY: venv test lint demo bench bench-jobs trials-jobs dist clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# One Redis job worked by 1 and 2 worker processes: round trips per recipient, throughput ratio.
+bench-jobs: $(STAMP)
+	$(BIN)/python -m benchmarks.redis_jobs
+
+# The multi-process job trials at the issue's full size (CI runs them scaled down).
+trials-jobs: $(STAMP)
+	SMSBRIDGE_JOB_RECIPIENTS=20000 SMSBRIDGE_KILL_TRIALS=20 $(BIN)/python -m pytest \
+		tests/redis/test_jobstore_processes.py -p no:randomly -q --durations=0
 
 # The sdist and wheel into dist/, checked as PyPI would check them.
 dist: $(STAMP)

@@ -60,8 +60,9 @@ def _register_commands() -> None:
     from ._jobs import bulk, resume
     from ._report_cmd import report
     from ._sandbox import sandbox
+    from ._store import worker
 
-    for command in (send, bulk, resume, report, schedules, call, sandbox, demo):
+    for command in (send, bulk, resume, report, worker, schedules, call, sandbox, demo):
         cli.add_command(command)
 
 

@@ -54,6 +54,7 @@ from ._rejects import Rejects
 from ._render import DRY_RUN_REASON, JobProgress, JobSummary, make_consoles, print_summary
 from ._report_cmd import job_line, open_journal
 from ._sources import cli_job_id, recall, remember
+from ._store import RELAXED_NOTE, WorkerRun, enqueue, finish_worker, open_store, store_options
 
 
 class CliRun:
@@ -169,6 +170,9 @@ def describe_limit(limiter: RateLimiter) -> str:
     "--job-id", metavar="ID", help="Job name in the journal (default: from message and file)."
 )
 @compliance_options
+@click.option("--store", metavar="REDIS_URL", help="Keep the job in Redis so workers on other "
+              "hosts can join it (smsbridge worker --store URL --job ID); enqueue, then work.")
+@store_options
 @job_options
 def bulk(
     recipients: str,
@@ -192,6 +196,9 @@ def bulk(
     max_segments: str | None,
     smart_encoding: bool,
     price_per_segment: str | None,
+    store: str | None,
+    relaxed_durability: bool,
+    heartbeat_timeout: float,
     concurrency: int,
     rate: float | None,
     url: str | None,
@@ -245,6 +252,17 @@ def bulk(
     provider = open_job_provider(url, rate, err, redis)
     identity = {**message, "max_segments": segment_limit, "smart_encoding": smart_encoding}
     job_id = job_id or cli_job_id(identity, source)
+    if store is not None:
+        if journal is not None or dry_run or batch_size is not None:
+            raise click.UsageError("--store goes without --journal, --dry-run and --batch-size")
+        if quiet_hours or send_at or segment_limit or smart_encoding:
+            raise click.UsageError(
+                "--store does not take --quiet-hours, --at, --max-segments or --smart-encoding "
+                "yet; use --journal for those")
+        return bulk_into_store(
+            store, source, message, job_id=job_id, provider=provider, region=region,
+            concurrency=concurrency, relaxed=relaxed_durability,
+            heartbeat_timeout=heartbeat_timeout, out=out, err=err)
     dispatcher = Dispatcher(
         provider, concurrency=concurrency, journal=journal, dry_run=dry_run,
         batch_size=batch_size, default_region=region, job_id=job_id, suppression=redis,
@@ -383,6 +401,36 @@ async def _resume_from_journal(
         (o.error for o in report.outcomes if o.reason == "store_unavailable"), None)
     job.stopped = report.stopped
     job.compliance = report.compliance
+
+
+def bulk_into_store(
+    store: str, source: CsvRecipients, message: dict[str, Any], *, job_id: str,
+    provider: MessagingProvider, region: str | None, concurrency: int, relaxed: bool,
+    heartbeat_timeout: float, out: Console, err: Console,
+) -> int:
+    """``bulk --store``: enqueue the file into the Redis job, then work it as one worker."""
+    opened = open_store(store, relaxed=relaxed, heartbeat_timeout=heartbeat_timeout)
+    dispatcher = Dispatcher(provider, concurrency=concurrency, journal=opened, job_id=job_id,
+                            default_region=region)
+    job = CliRun(err, f"job {job_id} (all workers) via {provider.name}", None)
+    run = WorkerRun(opened, job_id)
+    if relaxed:
+        err.print(f"note: {RELAXED_NOTE}", markup=False)
+
+    async def before() -> None:
+        added = await enqueue(opened, source, message, job_id=job_id, provider=provider.name,
+                              region=region)
+        err.print(f"job {job_id}: {added.recipients:,} recipients in {added.chunks:,} chunks "
+                  f"({added.chunks_added:,} new) in {opened.location}; join with: smsbridge "
+                  f"worker --store URL --job {job_id}", markup=False)
+
+    try:
+        job.execute(run.work(provider, dispatcher, job.on_progress, before=before))
+    finally:
+        if source.rejects is not None:
+            source.rejects.close()
+    return finish_worker(out, err, f"Bulk send via {provider.name}: {source.name}", run,
+                         interrupted=job.interrupted)
 
 
 def _template_fields(body: str, source: CsvRecipients) -> frozenset[str]:

@@ -66,20 +66,29 @@ def job_summary(report: JournalReport, journal: str) -> JobSummary:
 
 
 @click.command()
-@click.argument("journal", metavar="JOURNAL", type=click.Path(dir_okay=False))
-@click.option("--job-id", metavar="ID", help="Which job (default: the most recent).")
+@click.argument("journal", metavar="JOURNAL", type=click.Path(dir_okay=False), required=False)
+@click.option("--job-id", "--job", "job_id", metavar="ID",
+              help="Which job (default: the most recent).")
+@click.option("--store", metavar="REDIS_URL", help="Report a job kept in Redis (with --job).")
 @click.option(
     "--list", "list_state", type=click.Choice(ENTRY_STATES), help="List recipients in this state."
 )
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
               help="How many recipients --list shows.")
-def report(journal: str, job_id: str | None, list_state: str | None, limit: int) -> int:
+def report(journal: str | None, job_id: str | None, store: str | None,
+           list_state: str | None, limit: int) -> int:
     """Summarise a journaled job: outcomes, reasons and delivery counts. Sends nothing.
 
     Delivery counts come from delivery webhooks recorded in the journal (a WebhookReceiver
     wired to it); a send that was UNKNOWN until the provider's delivery report proved it
     accepted counts as sent and "reconciled". Exit code 0 whenever the journal could be read.
     """
+    if store is not None:
+        from ._store import report_store
+
+        return report_store(store, job_id)
+    if journal is None:
+        raise click.UsageError("give the JOURNAL file, or --store URL --job ID")
     out, _ = make_consoles()
     with open_journal(journal) as opened:
         result = opened.report(job_id)

@@ -99,6 +99,7 @@ class RedisConnection:
                         return await make()
                     except _UNAVAILABLE as exc:
                         last = exc
+                        _raise_if_cancelling()
                     await asyncio.sleep(_RECONNECT_PAUSE)
         except TimeoutError as exc:
             last = last or exc
@@ -133,6 +134,14 @@ class RedisConnection:
         if self._secret:
             text = text.replace(self._secret, "***")
         return text
+
+
+def _raise_if_cancelling() -> None:
+    """A call cancelled mid-reply can surface from the client as a connection error; retrying
+    it would swallow the cancellation (a stopping job would wait on it forever)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _password(url: str) -> str | None:
