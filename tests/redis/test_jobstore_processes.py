@@ -171,7 +171,9 @@ async def test_a_worker_killed_at_a_random_moment_leaves_no_duplicate_no_gap_and
     assert all(code in (0, 1) for code, _, _ in survivors), survivors
     assert report.open == 0 and report.done == total
     interrupted = [k for k, r in records.items() if r.get("r") == "interrupted"]
-    assert report.takeovers >= 1
+    # A worker killed between chunks held nothing to take over; one killed mid-chunk is taken
+    # over (its in-flight recipients are the UNKNOWNs). Either way the job completed above.
+    assert report.takeovers >= 1 or not interrupted
     log_trial(test="kill", trial=trial, recipients=total, killed_after=kill_after,
               unknown=len(interrupted), takeovers=report.takeovers, sent=report.sent,
               duplicates=len(sb.accepted_numbers("textus")) - len(accepted),
