@@ -255,10 +255,17 @@ async def test_redis_paused_for_five_seconds_holds_every_send_and_the_job_then_f
                  for _ in range(2)]
         await wait_accepted(sb, total // 5)
         redis_server.freeze()
+        frozen_at = time.monotonic()
         try:
-            await asyncio.sleep(0.5)  # requests already claimed finish
-            before = len(sb.accepted_numbers("textus"))
-            await asyncio.sleep(4.5)
+            # requests claimed before the pause finish: wait until the count has been still
+            # for 1 s (a loaded machine may take longer than usual), then watch the rest
+            before, still_since = len(sb.accepted_numbers("textus")), time.monotonic()
+            while time.monotonic() - still_since < 1.0 and time.monotonic() - frozen_at < 3.5:
+                await asyncio.sleep(0.05)
+                now = len(sb.accepted_numbers("textus"))
+                if now != before:
+                    before, still_since = now, time.monotonic()
+            await asyncio.sleep(max(0.0, 5.0 - (time.monotonic() - frozen_at)))
             during = len(sb.accepted_numbers("textus"))
         finally:
             redis_server.thaw()
