@@ -436,28 +436,22 @@ class Journal:
         when = _event_time(occurred_at)
 
         def write(conn: sqlite3.Connection) -> bool:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute("SELECT occurred_at FROM opt_ins WHERE phone = ?",
-                                   (number,)).fetchone()
-                applied = row is None or when >= row[0]
-                if applied:
-                    conn.execute(
-                        "INSERT INTO suppressions (phone, reason, source, created_at, "
-                        "occurred_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (phone) DO UPDATE "
-                        "SET reason = excluded.reason, source = excluded.source, "
-                        "occurred_at = max(coalesce(suppressions.occurred_at, "
-                        "suppressions.created_at), excluded.occurred_at)",
-                        (number, reason, source, time.time(), when))
-                    conn.execute("DELETE FROM opt_ins WHERE phone = ?", (number,))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            row = conn.execute("SELECT occurred_at FROM opt_ins WHERE phone = ?",
+                               (number,)).fetchone()
+            applied = row is None or when >= row[0]
+            if applied:
+                conn.execute(
+                    "INSERT INTO suppressions (phone, reason, source, created_at, "
+                    "occurred_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (phone) DO UPDATE "
+                    "SET reason = excluded.reason, source = excluded.source, "
+                    "occurred_at = max(coalesce(suppressions.occurred_at, "
+                    "suppressions.created_at), excluded.occurred_at)",
+                    (number, reason, source, time.time(), when))
+                conn.execute("DELETE FROM opt_ins WHERE phone = ?", (number,))
             return applied
 
         with self._lock:
-            applied = self._call("writing", write)
+            applied = self._call("writing", _in_transaction(write))
             if applied and self._suppressed is not None:
                 self._suppressed.add(number)
         return applied
@@ -470,26 +464,20 @@ class Journal:
         when = _event_time(occurred_at)
 
         def write(conn: sqlite3.Connection) -> bool:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT coalesce(occurred_at, created_at) FROM suppressions "
-                    "WHERE phone = ?", (number,)).fetchone()
-                applied = row is None or when > row[0]
-                if applied:
-                    conn.execute("DELETE FROM suppressions WHERE phone = ?", (number,))
-                    conn.execute(
-                        "INSERT INTO opt_ins VALUES (?, ?) ON CONFLICT (phone) DO UPDATE "
-                        "SET occurred_at = max(opt_ins.occurred_at, excluded.occurred_at)",
-                        (number, when))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+            row = conn.execute(
+                "SELECT coalesce(occurred_at, created_at) FROM suppressions "
+                "WHERE phone = ?", (number,)).fetchone()
+            applied = row is None or when > row[0]
+            if applied:
+                conn.execute("DELETE FROM suppressions WHERE phone = ?", (number,))
+                conn.execute(
+                    "INSERT INTO opt_ins VALUES (?, ?) ON CONFLICT (phone) DO UPDATE "
+                    "SET occurred_at = max(opt_ins.occurred_at, excluded.occurred_at)",
+                    (number, when))
             return applied
 
         with self._lock:
-            applied = self._call("writing", write)
+            applied = self._call("writing", _in_transaction(write))
             if applied and self._suppressed is not None:
                 self._suppressed.discard(number)
         return applied
@@ -523,3 +511,20 @@ def _event_time(occurred_at: datetime | None) -> float:
     if occurred_at.tzinfo is None:
         occurred_at = occurred_at.replace(tzinfo=UTC)
     return occurred_at.timestamp()
+
+
+def _in_transaction(body: Callable[[sqlite3.Connection], _T]) -> Callable[[sqlite3.Connection], _T]:
+    """``body`` run in one write transaction: its reads and writes see no other writer between
+    them (an opt-out and an opt-in compared and applied atomically)."""
+
+    def run(conn: sqlite3.Connection) -> _T:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = body(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return result
+
+    return run
