@@ -224,6 +224,11 @@ class JobRun:
             await self._queue.put(_END)
 
     async def _take(self, raw: Any) -> None:
+        if self.stopping:
+            # The run is stopping, so the producer was cancelled; a source that swallowed that
+            # cancellation (seen with a Redis client cancelled mid-read) must not have this
+            # producer queue work nobody will take: it would wait on the queue forever.
+            raise asyncio.CancelledError
         if self._held and self._held[0][0] <= self._rules.now():
             await self._release_held(wait=False)
         index = self.read

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -184,3 +185,32 @@ async def test_aclose_while_the_consumer_is_cancelled_still_waits_for_the_job(
         report = opened.report("j")
     assert report.in_flight == 0
     assert report.sent + report.unknown == fake.accepted_count() + report.unknown
+
+
+async def test_a_source_that_swallows_the_cancellation_does_not_hang_the_stopping_job() -> None:
+    import asyncio as aio
+
+    from smsbridge import Dispatcher
+    from smsbridge.testing import FakeProvider
+
+    async def stubborn() -> Any:
+        # a client library that eats the cancellation it receives mid-read, then reads on
+        for i in range(100_000):
+            try:
+                await aio.sleep(0.005)
+            except aio.CancelledError:
+                pass
+            yield f"+1303555{1000 + i % 9000:04d}"
+
+    async def consume() -> int:
+        seen = 0
+        async with Dispatcher(FakeProvider(), concurrency=2).stream(stubborn(), body="Hi") as s:
+            async for _ in s:
+                seen += 1
+        return seen
+
+    job = aio.create_task(consume())
+    await aio.sleep(0.3)
+    job.cancel()
+    done, _ = await aio.wait([job], timeout=15)
+    assert done, "the job hung after a cancellation its source swallowed"
