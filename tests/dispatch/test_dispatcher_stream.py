@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -196,10 +197,8 @@ async def test_a_source_that_swallows_the_cancellation_does_not_hang_the_stoppin
     async def stubborn() -> Any:
         # a client library that eats the cancellation it receives mid-read, then reads on
         for i in range(100_000):
-            try:
+            with contextlib.suppress(aio.CancelledError):
                 await aio.sleep(0.005)
-            except aio.CancelledError:
-                pass
             yield f"+1303555{1000 + i % 9000:04d}"
 
     async def consume() -> int:
