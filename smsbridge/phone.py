@@ -25,12 +25,13 @@ _NUMBER_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_n
                  "uan", "voicemail", "fixed_line", "mobile")
 
 
-def check_region(region: str) -> str:
-    """``region`` as an upper-case ISO 3166 code phonenumbers knows, or ConfigurationError."""
+def check_region(region: str, *, name: str = "region") -> str:
+    """``region`` as an upper-case ISO 3166 code phonenumbers knows, or a ConfigurationError
+    naming the setting (``name``) it came from."""
     code = region.strip().upper() if isinstance(region, str) else ""
     if code not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigurationError(
-            f"unknown region {region!r}; use a two-letter country code such as US, CA or GB")
+            f"unknown {name} {region!r}; use a two-letter country code such as US, CA or GB")
     return code
 
 

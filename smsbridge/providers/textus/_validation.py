@@ -13,12 +13,11 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import phonenumbers
-
 from ... import _constants as C
 from ..._convert import parse_datetime
 from ...errors import AttachmentError, ConfigurationError, InvalidMessage, ValidationError
 from ...models import Attachment
+from ...phone import check_region as phone_check_region
 from ...phone import normalize
 
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*")
@@ -51,14 +50,7 @@ def check_slug(slug: str, what: str = "account slug") -> str:
 
 
 def check_region(region: str | None) -> str | None:
-    if region is None:
-        return None
-    code = region.upper()
-    if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise ConfigurationError(
-            f"unknown default_region {region!r}: use a two-letter ISO country code such as 'US'"
-        )
-    return code
+    return None if region is None else phone_check_region(region, name="default_region")
 
 
 def numbers(values: Iterable[str], region: str | None, *, unique: bool) -> tuple[str, ...]:
